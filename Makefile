@@ -1,0 +1,156 @@
+# Aeromancy's build. `make` builds the development programs against Debian's
+# shared libraries; `make static` the fully static aero-init that ships in the
+# image; `make test` runs every test. See README.md.
+
+VERSION := 0.1.0
+BUILD ?= build
+DEPS ?= $(BUILD)/deps
+PREFIX ?= /usr/local
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+PYTEST ?= $(PYTHON) -m pytest
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c)))
+HOST_SRC := $(sort $(wildcard host/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) bench/startup.c
+H_FILES := $(sort $(wildcard lib/*.h shim/*.h host/*.h))
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-align -Wwrite-strings
+HARDENING := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+	-D_FORTIFY_SOURCE=2
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim \
+	$(WARNINGS) $(CFLAGS)
+RELRO := -Wl,-z,relro,-z,now -Wl,--as-needed
+
+DYN_LIBS := $(shell pkg-config --libs libcurl libcjson libseccomp libcap 2>/dev/null)
+DYN_CFLAGS := $(BASE_CFLAGS) -O2 -g $(HARDENING) -fPIE \
+	$(shell pkg-config --cflags libcurl libcjson 2>/dev/null)
+DYN_LDFLAGS := -pie $(RELRO) $(LDFLAGS)
+
+# Static: not PIE, so that the kernel maps it and starts it without any
+# relocation work (start-up speed is measured against tini-static).
+STATIC_CFLAGS := $(BASE_CFLAGS) -O2 -g $(HARDENING) -DAERO_STATIC -I$(DEPS)/prefix/include \
+	-ffunction-sections -fdata-sections
+STATIC_LDFLAGS := -static -no-pie $(RELRO) -Wl,--gc-sections $(LDFLAGS)
+STATIC_LIBS := $(DEPS)/prefix/lib/libcurl.a $(DEPS)/prefix/lib/libcjson.a \
+	-lseccomp -lcap -lcares -lssl -lcrypto -lpthread
+
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g $(SANITIZE) \
+	$(shell pkg-config --cflags libcurl libcjson 2>/dev/null)
+ASAN_LDFLAGS := $(SANITIZE) $(LDFLAGS)
+
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+
+.PHONY: all static deps test test-unit test-e2e sanitize lint format format-check \
+	bench install clean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/dyn/aero-init $(BUILD)/aero-launch
+	cp $(BUILD)/dyn/aero-init $(BUILD)/aero-init
+
+static: $(BUILD)/static/aero-init $(BUILD)/aero-launch
+	cp $(BUILD)/static/aero-init $(BUILD)/aero-init
+
+# --- objects, one directory per variant --------------------------------------
+$(BUILD)/dyn/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(DYN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/static/%.o: %.c $(DEPS)/.ready
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+# --- programs -----------------------------------------------------------------
+SHIM_OBJ = $(call obj,$(1),$(LIB_SRC) $(SHIM_SRC))
+
+$(BUILD)/dyn/aero-init: $(call SHIM_OBJ,dyn) $(call obj,dyn,shim/main.c)
+	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $^ $(DYN_LIBS) -o $@
+
+$(BUILD)/static/aero-init: $(call SHIM_OBJ,static) $(call obj,static,shim/main.c)
+	$(CC) $(STATIC_CFLAGS) $(STATIC_LDFLAGS) $^ $(STATIC_LIBS) -o $@ 2>$@.log || \
+		{ cat $@.log; exit 1; }
+	@! grep -v -e "statically linked applications requires at runtime" \
+		-e "in function" $@.log || { echo "unexpected linker output above"; exit 1; }
+
+$(BUILD)/asan/aero-init: $(call SHIM_OBJ,asan) $(call obj,asan,shim/main.c)
+	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) $^ $(DYN_LIBS) -o $@
+
+$(BUILD)/aero-launch: $(call obj,dyn,$(LIB_SRC) $(HOST_SRC))
+	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $^ -o $@
+
+# Libraries Debian ships without a usable static archive, from its sources.
+deps: $(DEPS)/.ready
+$(DEPS)/.ready: mk/static-deps.sh
+	mk/static-deps.sh $(DEPS)
+	@touch $@
+
+# --- tests --------------------------------------------------------------------
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/$(1)/tests/%,$(UNIT_SRC))
+
+$(BUILD)/dyn/tests/%: $(BUILD)/dyn/tests/unit/%.o $(call SHIM_OBJ,dyn)
+	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $^ $(DYN_LIBS) -lcmocka -o $@
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(call SHIM_OBJ,asan)
+	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) $^ $(DYN_LIBS) -lcmocka -o $@
+
+# The end-to-end tests run the shipped (static) aero-init.
+AERO_INIT ?= $(abspath $(BUILD)/static/aero-init)
+
+test: test-unit test-e2e
+
+test-unit: $(call UNIT_BIN,dyn)
+	@for t in $^; do echo "== $$t"; $$t || exit 1; done
+
+test-e2e: static all
+	AERO_INIT=$(AERO_INIT) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) \
+		$(PYTEST) -q tests/e2e
+
+# The whole suite again, with AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch
+	@for t in $(call UNIT_BIN,asan); do echo "== $$t"; $$t || exit 1; done
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \
+	AERO_INIT=$(abspath $(BUILD)/asan/aero-init) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) \
+	AERO_TEST_SANITIZED=1 $(PYTEST) -q tests/e2e
+
+lint:
+	clang-tidy --quiet $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) bench/startup.c -- \
+		$(DYN_CFLAGS) -I$(DEPS)/prefix/include
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem -D__linux__ \
+		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim $(LIB_SRC) $(SHIM_SRC) shim/main.c \
+		$(HOST_SRC) bench/startup.c
+
+format:
+	clang-format -i $(C_FILES) $(H_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(C_FILES) $(H_FILES)
+
+# --- benchmarks -----------------------------------------------------------------
+$(BUILD)/bench/startup: bench/startup.c
+	@mkdir -p $(@D)
+	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $< -o $@
+
+bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup
+	bench/startup.sh $(BUILD)/static/aero-init
+
+install: all
+	install -D -m 0755 $(BUILD)/aero-init $(DESTDIR)$(PREFIX)/bin/aero-init
+	install -D -m 0755 $(BUILD)/aero-launch $(DESTDIR)$(PREFIX)/bin/aero-launch
+	install -D -m 0644 man/aero-init.1 $(DESTDIR)$(PREFIX)/share/man/man1/aero-init.1
+	install -D -m 0644 man/aero-launch.1 $(DESTDIR)$(PREFIX)/share/man/man1/aero-launch.1
+
+clean:
+	rm -rf $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan $(BUILD)/bench $(BUILD)/aero-init \
+		$(BUILD)/aero-launch
+
+-include $(shell find $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,74 @@
+#include "parse.h"
+
+#include "error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int aero_parse_int(const char *text, long min, long max, long *out)
+{
+	if (text == NULL || *text == '\0')
+		return aero_error_set("empty value where a number from %ld to %ld was expected", min,
+		                      max);
+	char *end = NULL;
+	errno = 0;
+	const long value = strtol(text, &end, 10);
+	if (errno != 0 || *end != '\0' || isspace((unsigned char)text[0]) || value < min ||
+	    value > max)
+		return aero_error_set("'%s' is not a whole number from %ld to %ld", text, min, max);
+	*out = value;
+	return 0;
+}
+
+int aero_parse_bool(const char *text, bool *out)
+{
+	static const char *const truthy[] = {"1", "true", "yes", "on"};
+	static const char *const falsy[] = {"0", "false", "no", "off"};
+	for (size_t i = 0; text != NULL && i < sizeof(truthy) / sizeof(truthy[0]); i++) {
+		if (strcasecmp(text, truthy[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(text, falsy[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return aero_error_set("'%s' is not a boolean (use 1/0, true/false, yes/no or on/off)",
+	                      text != NULL ? text : "");
+}
+
+int aero_parse_duration_ms(const char *text, long max_ms, long *out)
+{
+	if (text == NULL || *text == '\0' || !(isdigit((unsigned char)text[0]) || text[0] == '.'))
+		goto bad;
+	char *end = NULL;
+	errno = 0;
+	const double value = strtod(text, &end);
+	if (errno != 0 || end == text || !isfinite(value) || value < 0)
+		goto bad;
+
+	double scale;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		scale = 1000.0;
+	else if (strcmp(end, "ms") == 0)
+		scale = 1.0;
+	else if (strcmp(end, "m") == 0)
+		scale = 60000.0;
+	else
+		goto bad;
+
+	const double ms = value * scale;
+	if (ms > (double)max_ms)
+		return aero_error_set("duration '%s' is longer than the limit of %ld ms", text, max_ms);
+	*out = (long)ms;
+	return 0;
+bad:
+	return aero_error_set("'%s' is not a duration (seconds such as 10 or 2.5, or with a "
+	                      "unit: 500ms, 30s, 2m)",
+	                      text != NULL ? text : "");
+}

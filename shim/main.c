@@ -1,0 +1,39 @@
+/* aero-init: PID 1 of Aeromancy's containers. See aero-init(1). */
+#include "build_info.h"
+#include "error.h"
+#include "log.h"
+#include "options.h"
+#include "supervise.h"
+#include "version.h"
+
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+	struct aero_init_options opts;
+
+	aero_log_init("aero-init", AERO_LOG_WARN);
+	if (aero_init_options_parse(&opts, argc, argv) < 0) {
+		aero_log_error("%s; see 'aero-init --help'", aero_error_last());
+		return AERO_EXIT_INTERNAL;
+	}
+	aero_log_init("aero-init", opts.verbosity);
+
+	switch (opts.action) {
+	case AERO_INIT_HELP:
+		aero_init_options_usage(stdout);
+		return 0;
+	case AERO_INIT_VERSION:
+		printf("aero-init version %s\n", AERO_VERSION);
+		return 0;
+	case AERO_INIT_BUILD_INFO:
+		if (aero_build_info_print(stdout) < 0) {
+			aero_log_error("%s", aero_error_last());
+			return AERO_EXIT_INTERNAL;
+		}
+		return 0;
+	case AERO_INIT_RUN:
+		break;
+	}
+	return aero_supervise(&opts);
+}

@@ -1,0 +1,48 @@
+/* aero-init's settings: command-line options, each also settable through an
+ * AERO_* environment variable (Kubernetes users set env, not args). */
+#ifndef AERO_SHIM_OPTIONS_H
+#define AERO_SHIM_OPTIONS_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit status for aero-init's own errors (bad options, cannot fork): the same
+ * convention as `docker run`, so that it never looks like the experiment's. */
+#define AERO_EXIT_INTERNAL 125
+#define AERO_EXIT_NOT_EXECUTABLE 126
+#define AERO_EXIT_NOT_FOUND 127
+
+#define AERO_DEFAULT_GRACE_MS 10000L
+#define AERO_MAX_GRACE_MS (24L * 3600L * 1000L)
+
+/* The highest signal number aero-init handles, real-time signals included. */
+#define AERO_SIGNAL_LIMIT 65
+
+enum aero_init_action {
+	AERO_INIT_RUN,
+	AERO_INIT_HELP,
+	AERO_INIT_VERSION,
+	AERO_INIT_BUILD_INFO,
+};
+
+struct aero_init_options {
+	enum aero_init_action action;
+	long grace_ms;       /* how long descendants get between SIGTERM and SIGKILL */
+	bool child_only;     /* forward signals to the direct child, not its group */
+	int pdeathsig;       /* signal aero-init gets when its parent dies; 0 for none */
+	int verbosity;       /* an aero_log_level */
+	bool remap_exit[256]; /* exit statuses reported as 0 */
+	/* rewrite[S] is the signal forwarded when S arrives: S itself, another, or 0 to drop. */
+	int rewrite[AERO_SIGNAL_LIMIT];
+	char **command; /* NULL-terminated; points into argv */
+};
+
+/* Fills *opts from the AERO_* environment, then argv (options win).
+ * Returns 0, or -1 with aero_error naming the bad option or variable. */
+int aero_init_options_parse(struct aero_init_options *opts, int argc, char **argv);
+
+/* Prints the --help text, every option beside its environment variable. */
+void aero_init_options_usage(FILE *out);
+
+#endif

@@ -1,0 +1,159 @@
+#include "spawn.h"
+
+#include "log.h"
+#include "options.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How the child is given the terminal on stdin, if any. */
+enum tty_plan {
+	TTY_NONE,       /* no terminal: a new session */
+	TTY_HANDOVER,   /* aero-init leads the terminal's session (docker run -it): let go of
+	                   it, the child takes it in a new session */
+	TTY_ACQUIRE,    /* a terminal that no session holds: the child takes it */
+	TTY_FOREGROUND, /* our shell's terminal: a new process group in the foreground */
+};
+
+static enum tty_plan plan_terminal(void)
+{
+	if (!isatty(STDIN_FILENO))
+		return TTY_NONE;
+	const pid_t tty_session = tcgetsid(STDIN_FILENO);
+	if (tty_session < 0)
+		return TTY_ACQUIRE;
+	if (tty_session == getpid())
+		return TTY_HANDOVER;
+	if (tty_session == getsid(0))
+		return TTY_FOREGROUND;
+	return TTY_NONE; /* another session's terminal: leave it alone */
+}
+
+/* As session leader, detaching from the terminal sends SIGHUP and SIGCONT to
+ * its foreground group, which is aero-init alone at this point. They are
+ * blocked, so drain them rather than forward them to the experiment later. */
+static void release_terminal(void)
+{
+	if (ioctl(STDIN_FILENO, TIOCNOTTY) < 0) {
+		aero_log_debug("could not release the terminal: %s", strerror(errno));
+		return;
+	}
+	sigset_t hangup;
+	sigemptyset(&hangup);
+	sigaddset(&hangup, SIGHUP);
+	sigaddset(&hangup, SIGCONT);
+	const struct timespec now = {0, 0};
+	while (sigtimedwait(&hangup, NULL, &now) > 0)
+		;
+}
+
+/* In the child, before exec: a session or group of its own and the terminal. */
+static void isolate_child(enum tty_plan plan)
+{
+	switch (plan) {
+	case TTY_FOREGROUND:
+		/* SIGTTOU is still blocked here, so a background tcsetpgrp succeeds. */
+		(void)setpgid(0, 0);
+		(void)tcsetpgrp(STDIN_FILENO, getpid());
+		break;
+	case TTY_HANDOVER:
+	case TTY_ACQUIRE:
+		(void)setsid();
+		(void)ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+		break;
+	case TTY_NONE:
+		(void)setsid();
+		break;
+	}
+}
+
+/* In the child: every disposition back to default, nothing blocked. */
+static void restore_signals(void)
+{
+	for (int sig = 1; sig < AERO_SIGNAL_LIMIT; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+int aero_spawn_exec_status(int err)
+{
+	return err == ENOENT || err == ENOTDIR ? AERO_EXIT_NOT_FOUND : AERO_EXIT_NOT_EXECUTABLE;
+}
+
+static const char *exec_reason(const char *path, int err)
+{
+	struct stat st;
+	if (err == ENOENT && strchr(path, '/') == NULL)
+		return "command not found in PATH";
+	if (err == EACCES && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return "is a directory";
+	if (err == EACCES)
+		return "permission denied (is it executable?)";
+	return strerror(err);
+}
+
+/* Reads the errno the child reports when exec fails; EOF means exec succeeded. */
+static int read_exec_error(int fd)
+{
+	int err = 0;
+	ssize_t n;
+	do
+		n = read(fd, &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(err) ? err : 0;
+}
+
+int aero_spawn(char *const command[], struct aero_spawned *child)
+{
+	int report[2];
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		aero_log_error("cannot create a pipe: %s", strerror(errno));
+		return AERO_EXIT_INTERNAL;
+	}
+
+	const enum tty_plan plan = plan_terminal();
+	if (plan == TTY_HANDOVER)
+		release_terminal();
+
+	const pid_t pid = fork();
+	if (pid < 0) {
+		aero_log_error("cannot fork: %s", strerror(errno));
+		close(report[0]);
+		close(report[1]);
+		return AERO_EXIT_INTERNAL;
+	}
+	if (pid == 0) {
+		close(report[0]);
+		isolate_child(plan);
+		restore_signals();
+		execvp(command[0], command);
+		const int err = errno;
+		(void)!write(report[1], &err, sizeof(err));
+		_exit(aero_spawn_exec_status(err));
+	}
+
+	close(report[1]);
+	const int err = read_exec_error(report[0]);
+	close(report[0]);
+	if (err != 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		aero_log_error("cannot run '%s': %s", command[0], exec_reason(command[0], err));
+		return aero_spawn_exec_status(err);
+	}
+	child->pid = pid;
+	child->shell_tty = plan == TTY_FOREGROUND;
+	return 0;
+}

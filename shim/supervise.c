@@ -1,0 +1,307 @@
+/* aero-init's supervisor. Read aero_supervise() top to bottom for the life of
+ * a run; each duty below is one small function.
+ *
+ * All signals stay blocked in aero-init and arrive through a signalfd, so none
+ * can interrupt it half-way, none kills it (not even a SEGV sent with kill, nor
+ * any signal when it is PID 1 with default dispositions), and one poll() loop
+ * serves signals and the grace-period timer alike. */
+#include "supervise.h"
+
+#include "descendants.h"
+#include "log.h"
+#include "signame.h"
+#include "spawn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* After SIGKILL, how often to look again for processes forked meanwhile. */
+#define KILL_RETRY_MS 100
+
+struct supervisor {
+	const struct aero_init_options *opts;
+	int signal_fd;
+	pid_t child;          /* the experiment's main process and process group */
+	bool shell_tty;       /* the child is the foreground group of our shell's terminal */
+	bool child_running;   /* not yet reaped */
+	int child_status;     /* waitpid() status once reaped */
+	bool winding_down;    /* SIGTERM sent to what is left; waiting for the grace period */
+	bool killing;         /* the grace period is over: SIGKILL until nothing is left */
+	int64_t deadline_ms;  /* CLOCK_MONOTONIC; 0 when no grace period runs */
+	bool done;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *signal_name(int sig)
+{
+	static char buf[32];
+	return aero_signal_name(sig, buf, sizeof(buf));
+}
+
+/* Blocks every signal and opens a signalfd for all that can be caught. */
+static int take_over_signals(struct supervisor *s)
+{
+	sigset_t all;
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+		return -1;
+	/* Dispositions inherited as "ignore" would discard signals once unblocked;
+	 * make every one default so that all reach the signalfd. */
+	for (int sig = 1; sig < AERO_SIGNAL_LIMIT; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)signal(sig, SIG_DFL);
+	s->signal_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+	return s->signal_fd < 0 ? -1 : 0;
+}
+
+/* Orphans of the experiment must come back to us to be reaped; PID 1 gets them
+ * anyway, anything else must ask. Silently: this is normal, not a warning. */
+static void become_subreaper(void)
+{
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		aero_log_warn("cannot become a child subreaper (%s); orphans of the experiment "
+		              "will not be reaped by aero-init",
+		              strerror(errno));
+}
+
+static void handle_signal(struct supervisor *s, int sig);
+
+/* The parent-death signal; when the parent is already gone, act on it now. */
+static void arm_parent_death_signal(struct supervisor *s)
+{
+	const int sig = s->opts->pdeathsig;
+	if (sig == 0)
+		return;
+	const pid_t parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, sig) < 0) {
+		aero_log_warn("cannot set the parent-death signal: %s", strerror(errno));
+		return;
+	}
+	if (getppid() != parent)
+		handle_signal(s, sig);
+}
+
+/* Sends sig to the experiment: its process group, or the child alone. Once
+ * the main process is gone, to every descendant left. */
+static void forward(struct supervisor *s, int sig)
+{
+	if (!s->child_running) {
+		if (aero_descendants_signal(sig) < 0)
+			(void)kill(-s->child, sig);
+		return;
+	}
+	if (s->opts->child_only || (kill(-s->child, sig) < 0 && errno == ESRCH))
+		(void)kill(s->child, sig);
+}
+
+/* Starts the grace period unless one runs already; a later request never
+ * extends an earlier deadline. */
+static void start_grace_period(struct supervisor *s)
+{
+	const int64_t deadline = now_ms() + s->opts->grace_ms;
+	if (s->deadline_ms == 0 || deadline < s->deadline_ms)
+		s->deadline_ms = deadline;
+}
+
+/* The main process is gone: SIGTERM (and SIGCONT, so that stopped ones can act
+ * on it) to every descendant left, then wait for them up to the grace period. */
+static void wind_down(struct supervisor *s)
+{
+	s->winding_down = true;
+	const long left = aero_descendants_signal(SIGTERM);
+	if (left == 0)
+		return;
+	(void)aero_descendants_signal(SIGCONT);
+	start_grace_period(s);
+	aero_log_info("main process exited; sent SIGTERM to the processes left, waiting up to "
+	              "%ld ms for them",
+	              s->opts->grace_ms);
+}
+
+/* Started from an interactive shell, the experiment was stopped from the
+ * terminal (Ctrl-Z): stop aero-init too, so that the shell sees its job stop.
+ * When the shell continues us (fg, bg), continue the experiment and give the
+ * terminal back to it. */
+static void stop_with_the_child(const struct supervisor *s)
+{
+	aero_log_debug("the experiment stopped; stopping with it");
+	(void)raise(SIGSTOP);
+	if (tcgetpgrp(STDIN_FILENO) == getpgrp())
+		(void)tcsetpgrp(STDIN_FILENO, s->child);
+	(void)kill(-s->child, SIGCONT);
+}
+
+/* Reaps every child that has exited, orphans included. */
+static void reap(struct supervisor *s)
+{
+	for (;;) {
+		int status;
+		const pid_t pid = waitpid(-1, &status, WNOHANG | WUNTRACED);
+		if (pid > 0 && WIFSTOPPED(status)) {
+			if (pid == s->child && s->shell_tty)
+				stop_with_the_child(s);
+			continue;
+		}
+		if (pid > 0) {
+			if (pid == s->child) {
+				s->child_running = false;
+				s->child_status = status;
+				aero_log_info("main process %d ended with status %d", (int)pid,
+				              aero_exit_status(s->opts, status));
+			} else {
+				aero_log_debug("reaped process %d", (int)pid);
+			}
+			continue;
+		}
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0 && errno == ECHILD && !s->child_running)
+			s->done = true; /* no children left means no descendants left */
+		break;
+	}
+	if (!s->child_running && !s->winding_down && !s->done)
+		wind_down(s);
+}
+
+/* The experiment runs in a session of its own, so its process group is
+ * orphaned and the kernel discards SIGTSTP, SIGTTIN and SIGTTOU whose action
+ * is the default (stop). Do what that default would have done: send SIGSTOP.
+ * A process that catches or ignores the signal gets it unchanged. */
+static int job_control_signal(const struct supervisor *s, int sig)
+{
+	if ((sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) || !s->child_running ||
+	    s->shell_tty)
+		return sig;
+	return aero_process_has_default_action(s->child, sig) ? SIGSTOP : sig;
+}
+
+/* A signal for aero-init: reap on SIGCHLD, otherwise rewrite and forward. */
+static void handle_signal(struct supervisor *s, int sig)
+{
+	if (sig == SIGCHLD) {
+		reap(s);
+		return;
+	}
+	const int target = sig < AERO_SIGNAL_LIMIT ? s->opts->rewrite[sig] : sig;
+	if (target == 0) {
+		aero_log_debug("dropping %s", signal_name(sig));
+		return;
+	}
+	const int sent = job_control_signal(s, target);
+	aero_log_info("forwarding %s", signal_name(sent));
+	forward(s, sent);
+	if (target == SIGTERM)
+		forward(s, SIGCONT); /* a stopped process cannot act on SIGTERM */
+	if (sig == SIGTERM || sig == SIGINT)
+		start_grace_period(s);
+}
+
+/* Reads every pending signal from the signalfd. */
+static void drain_signals(struct supervisor *s)
+{
+	struct signalfd_siginfo info[16];
+	ssize_t n;
+	while ((n = read(s->signal_fd, info, sizeof(info))) > 0) {
+		for (size_t i = 0; i < (size_t)n / sizeof(info[0]); i++) {
+			const int sig = (int)info[i].ssi_signo;
+			/* A SIGPIPE or SIGTTOU that aero-init caused itself by writing is not
+			 * the experiment's business. */
+			const bool own = (pid_t)info[i].ssi_pid == getpid() &&
+			                 (sig == SIGPIPE || sig == SIGTTOU || sig == SIGTTIN);
+			if (!own)
+				handle_signal(s, sig);
+		}
+	}
+}
+
+/* The grace period is over: SIGKILL everything left, again until it is gone. */
+static void kill_the_rest(struct supervisor *s)
+{
+	if (!s->killing)
+		aero_log_warn("grace period of %ld ms is over; killing the processes left",
+		              s->opts->grace_ms);
+	s->killing = true;
+	if (s->child_running)
+		(void)kill(-s->child, SIGKILL);
+	if (aero_descendants_signal(SIGKILL) < 0 && s->child_running)
+		(void)kill(s->child, SIGKILL);
+	s->deadline_ms = now_ms() + KILL_RETRY_MS;
+}
+
+/* Waits for the next signal or the end of the grace period. */
+static void wait_for_event(struct supervisor *s)
+{
+	int timeout = -1;
+	if (s->deadline_ms != 0) {
+		const int64_t left = s->deadline_ms - now_ms();
+		if (left <= 0) {
+			kill_the_rest(s);
+			reap(s);
+			return;
+		}
+		timeout = left > INT32_MAX ? INT32_MAX : (int)left;
+	}
+	struct pollfd pfd = {.fd = s->signal_fd, .events = POLLIN};
+	const int ready = poll(&pfd, 1, timeout);
+	if (ready > 0)
+		drain_signals(s);
+	else if (ready < 0 && errno != EINTR)
+		aero_log_warn("poll failed: %s", strerror(errno));
+}
+
+int aero_exit_status(const struct aero_init_options *opts, int wait_status)
+{
+	int code;
+	if (WIFEXITED(wait_status))
+		code = WEXITSTATUS(wait_status);
+	else if (WIFSIGNALED(wait_status))
+		code = 128 + WTERMSIG(wait_status);
+	else
+		code = AERO_EXIT_INTERNAL;
+	return code >= 0 && code < 256 && opts->remap_exit[code] ? 0 : code;
+}
+
+int aero_supervise(const struct aero_init_options *opts)
+{
+	struct supervisor s = {.opts = opts, .signal_fd = -1};
+
+	if (take_over_signals(&s) < 0) {
+		aero_log_error("cannot set up signal handling: %s", strerror(errno));
+		return AERO_EXIT_INTERNAL;
+	}
+	become_subreaper();
+
+	struct aero_spawned spawned;
+	const int spawn_status = aero_spawn(opts->command, &spawned);
+	if (spawn_status != 0)
+		return spawn_status;
+	s.child = spawned.pid;
+	s.shell_tty = spawned.shell_tty;
+	s.child_running = true;
+	aero_log_info("started '%s' as process %d", opts->command[0], (int)s.child);
+
+	arm_parent_death_signal(&s);
+	/* Do not pin the directory we were started in (it may be a mount). */
+	if (chdir("/") < 0)
+		aero_log_debug("cannot leave the working directory: %s", strerror(errno));
+
+	while (!s.done)
+		wait_for_event(&s);
+
+	close(s.signal_fd);
+	return aero_exit_status(opts, s.child_status);
+}
