@@ -27,6 +27,8 @@ static const struct aero_process *find(const struct aero_process *table, size_t 
 
 size_t aero_descendants_mark(struct aero_process *table, size_t count, pid_t root)
 {
+	if (count == 0)
+		return 0;
 	qsort(table, count, sizeof(*table), compare_pid);
 	for (size_t i = 0; i < count; i++)
 		table[i].descendant = false;

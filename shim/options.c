@@ -225,7 +225,7 @@ int aero_init_options_parse(struct aero_init_options *opts, int argc, char **arg
 	long_options[SETTING_COUNT] = (struct option){NULL, 0, NULL, 0};
 	short_options[short_len] = '\0';
 
-	optind = 1;
+	optind = 0; /* glibc: 0 also resets its internal state, so parsing can repeat */
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -76,12 +78,31 @@ static void isolate_child(enum tty_plan plan)
 	}
 }
 
+void aero_spawn_default_dispositions(void)
+{
+	/* 32 and 33 (below SIGRTMIN) belong to the C library's threads. */
+	for (int sig = 1; sig <= SIGRTMAX; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && (sig < 32 || sig >= SIGRTMIN))
+			(void)signal(sig, SIG_DFL);
+}
+
+/* The kernel's struct sigaction, for the signals the C library will not touch. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
 /* In the child: every disposition back to default, nothing blocked. */
 static void restore_signals(void)
 {
-	for (int sig = 1; sig < AERO_SIGNAL_LIMIT; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)signal(sig, SIG_DFL);
+	aero_spawn_default_dispositions();
+	/* The C library refuses to reset its reserved signals, but the experiment
+	 * must not inherit them ignored; ask the kernel directly. */
+	const struct kernel_sigaction dfl = {.handler = SIG_DFL};
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 	sigset_t none;
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);

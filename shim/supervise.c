@@ -61,9 +61,7 @@ static int take_over_signals(struct supervisor *s)
 		return -1;
 	/* Dispositions inherited as "ignore" would discard signals once unblocked;
 	 * make every one default so that all reach the signalfd. */
-	for (int sig = 1; sig < AERO_SIGNAL_LIMIT; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)signal(sig, SIG_DFL);
+	aero_spawn_default_dispositions();
 	s->signal_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
 	return s->signal_fd < 0 ? -1 : 0;
 }

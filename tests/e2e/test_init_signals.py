@@ -268,8 +268,8 @@ def test_clean_state_for_the_experiment(aero_init, mode, tmp_path):
 def test_aero_init_does_not_pin_the_working_directory(start, tmp_path):
     stop = tmp_path / "stop"
     init = start(["--", "sh", "-c", "while [ ! -e %s ]; do sleep 0.05; done" % stop], pid1=False)
-    wait_until(lambda: children_of(init.pid))
-    assert os.readlink("/proc/%d/cwd" % init.pid) == "/"
+    wait_until(lambda: os.readlink("/proc/%d/cwd" % init.pid) == "/", timeout=5,
+               what="aero-init to leave its starting directory")
     stop.touch()
     init.wait()
 
