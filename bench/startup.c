@@ -93,12 +93,16 @@ int main(int argc, char **argv)
 	const size_t count = (size_t)argc - 2;
 	struct subject *subjects = calloc(count, sizeof(*subjects));
 	const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (subjects == NULL || devnull < 0)
+	if (subjects == NULL || devnull < 0) {
+		free(subjects);
+		perror("startup");
 		return 2;
+	}
 	for (size_t i = 0; i < count; i++) {
 		if (parse_subject(argv[i + 2], &subjects[i], (size_t)iterations) < 0) {
-			fprintf(stderr, "startup: bad subject '%s' (want NAME=COMMAND)\n", argv[i + 2]);
-			return 2;
+			fprintf(stderr, "startup: bad subject '%s' (want NAME=COMMAND)\n",
+			        argv[i + 2]);
+			exit(2); /* the memory goes with the process */
 		}
 		run_once(subjects[i].argv, devnull); /* warm the page cache */
 	}
@@ -114,7 +118,8 @@ int main(int argc, char **argv)
 		const double p90 = subjects[i].samples_us[(iterations * 9) / 10];
 		if (i == 0)
 			base = median;
-		printf("%-16s %12.1f %12.1f %9.3fx\n", subjects[i].name, median, p90, median / base);
+		printf("%-16s %12.1f %12.1f %9.3fx\n", subjects[i].name, median, p90,
+		       median / base);
 		free(subjects[i].argv);
 		free(subjects[i].samples_us);
 	}

@@ -12,8 +12,8 @@
 int aero_parse_int(const char *text, long min, long max, long *out)
 {
 	if (text == NULL || *text == '\0')
-		return aero_error_set("empty value where a number from %ld to %ld was expected", min,
-		                      max);
+		return aero_error_set("empty value where a number from %ld to %ld was expected",
+		                      min, max);
 	char *end = NULL;
 	errno = 0;
 	const long value = strtol(text, &end, 10);
@@ -64,7 +64,8 @@ int aero_parse_duration_ms(const char *text, long max_ms, long *out)
 
 	const double ms = value * scale;
 	if (ms > (double)max_ms)
-		return aero_error_set("duration '%s' is longer than the limit of %ld ms", text, max_ms);
+		return aero_error_set("duration '%s' is longer than the limit of %ld ms", text,
+		                      max_ms);
 	*out = (long)ms;
 	return 0;
 bad:

@@ -24,7 +24,8 @@ static int add_curl(cJSON *root)
 	if (info == NULL || curl == NULL)
 		return -1;
 	cJSON_AddStringToObject(info, "version", curl->version);
-	cJSON_AddStringToObject(info, "tls", curl->ssl_version != NULL ? curl->ssl_version : "none");
+	cJSON_AddStringToObject(info, "tls",
+	                        curl->ssl_version != NULL ? curl->ssl_version : "none");
 	cJSON_AddStringToObject(info, "resolver",
 	                        curl->ares != NULL ? "c-ares" : "system (getaddrinfo)");
 	if (curl->ares != NULL)

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,19 @@ size_t aero_descendants_mark(struct aero_process *table, size_t count, pid_t roo
 	return marked;
 }
 
+/* Parses a decimal pid that ends at `end` (or the string's end). */
+static int parse_pid(const char *text, pid_t *pid, char end)
+{
+	char *stop = NULL;
+	errno = 0;
+	const long value = strtol(text, &stop, 10);
+	if (errno != 0 || stop == text || (*stop != end && *stop != '\0') || value < 0 ||
+	    value > INT_MAX)
+		return -1;
+	*pid = (pid_t)value;
+	return 0;
+}
+
 /* Reads the parent pid from /proc/PID/stat; the command name may hold spaces
  * and parentheses, so parse from the last ')'. */
 static int read_ppid(int proc_fd, const char *pid_name, pid_t *ppid)
@@ -69,12 +83,12 @@ static int read_ppid(int proc_fd, const char *pid_name, pid_t *ppid)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
+	/* After the name: " S PPID ..." (a state letter, then the parent). */
 	const char *close_paren = strrchr(buf, ')');
-	int parent;
-	if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", &parent) != 1)
+	if (close_paren == NULL || close_paren[1] != ' ' || close_paren[2] == '\0' ||
+	    close_paren[3] != ' ')
 		return -1;
-	*ppid = (pid_t)parent;
-	return 0;
+	return parse_pid(close_paren + 4, ppid, ' ');
 }
 
 /* Lists every process visible in /proc; the caller frees *table. */
@@ -97,7 +111,9 @@ static int list_processes(struct aero_process **table, size_t *count)
 	while ((entry = readdir(dir)) != NULL) {
 		if (!isdigit((unsigned char)entry->d_name[0]))
 			continue;
-		pid_t ppid;
+		pid_t pid, ppid;
+		if (parse_pid(entry->d_name, &pid, '\0') < 0)
+			continue;
 		if (read_ppid(dirfd(dir), entry->d_name, &ppid) < 0)
 			continue; /* exited meanwhile */
 		if (used == capacity) {
@@ -110,7 +126,7 @@ static int list_processes(struct aero_process **table, size_t *count)
 			list = bigger;
 			capacity *= 2;
 		}
-		list[used++] = (struct aero_process){.pid = (pid_t)atoi(entry->d_name), .ppid = ppid};
+		list[used++] = (struct aero_process){.pid = pid, .ppid = ppid};
 	}
 	closedir(dir);
 	*table = list;
@@ -156,7 +172,10 @@ static int read_status_mask(pid_t pid, const char *field, unsigned long long *ma
 	int rc = -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, field, field_len) == 0 && line[field_len] == ':') {
-			rc = sscanf(line + field_len + 1, "%llx", mask) == 1 ? 0 : -1;
+			char *end = NULL;
+			errno = 0;
+			*mask = strtoull(line + field_len + 1, &end, 16);
+			rc = errno == 0 && end != line + field_len + 1 ? 0 : -1;
 			break;
 		}
 	}

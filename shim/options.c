@@ -118,26 +118,26 @@ struct setting {
 enum { OPT_BUILD_INFO = 256 };
 
 static const struct setting settings[] = {
-	{"grace", 'g', required_argument, "AERO_GRACE_PERIOD", set_grace, "DURATION",
-	 "time descendants get between SIGTERM and SIGKILL when the experiment ends or "
-	 "aero-init is asked to stop (default 10s)"},
-	{"child-only", 'c', no_argument, "AERO_SIGNAL_CHILD_ONLY", set_child_only, NULL,
-	 "forward signals to the direct child only, not its whole process group"},
-	{"remap-exit", 'e', required_argument, "AERO_REMAP_EXIT", set_remap, "N",
-	 "report exit status N as 0 (repeatable; the variable takes a list: 1,143)"},
-	{"pdeathsig", 'p', required_argument, "AERO_PDEATHSIG", set_pdeathsig, "SIG",
-	 "have the kernel send SIG to aero-init when its parent dies (it is then forwarded)"},
-	{"rewrite", 'r', required_argument, "AERO_SIGNAL_REWRITE", set_rewrite, "FROM:TO",
-	 "forward signal FROM as TO, or drop it with TO=0 (repeatable; the variable takes a "
-	 "list: TERM:INT,WINCH:0)"},
-	{"verbose", 'v', no_argument, "AERO_VERBOSITY", set_verbosity, NULL,
-	 "say more on stderr (repeatable; the variable takes a level: 0 errors, 1 warnings "
-	 "(default), 2 info, 3 debug)"},
-	{"quiet", 'q', no_argument, NULL, NULL, NULL, "report errors only"},
-	{"build-info", OPT_BUILD_INFO, no_argument, NULL, NULL, NULL,
-	 "print the version and the libraries built in, as JSON"},
-	{"version", 'V', no_argument, NULL, NULL, NULL, "print the version and exit"},
-	{"help", 'h', no_argument, NULL, NULL, NULL, "print this help and exit"},
+        {"grace", 'g', required_argument, "AERO_GRACE_PERIOD", set_grace, "DURATION",
+         "time descendants get between SIGTERM and SIGKILL when the experiment ends or "
+         "aero-init is asked to stop (default 10s)"},
+        {"child-only", 'c', no_argument, "AERO_SIGNAL_CHILD_ONLY", set_child_only, NULL,
+         "forward signals to the direct child only, not its whole process group"},
+        {"remap-exit", 'e', required_argument, "AERO_REMAP_EXIT", set_remap, "N",
+         "report exit status N as 0 (repeatable; the variable takes a list: 1,143)"},
+        {"pdeathsig", 'p', required_argument, "AERO_PDEATHSIG", set_pdeathsig, "SIG",
+         "have the kernel send SIG to aero-init when its parent dies (it is then forwarded)"},
+        {"rewrite", 'r', required_argument, "AERO_SIGNAL_REWRITE", set_rewrite, "FROM:TO",
+         "forward signal FROM as TO, or drop it with TO=0 (repeatable; the variable takes a "
+         "list: TERM:INT,WINCH:0)"},
+        {"verbose", 'v', no_argument, "AERO_VERBOSITY", set_verbosity, NULL,
+         "say more on stderr (repeatable; the variable takes a level: 0 errors, 1 warnings "
+         "(default), 2 info, 3 debug)"},
+        {"quiet", 'q', no_argument, NULL, NULL, NULL, "report errors only"},
+        {"build-info", OPT_BUILD_INFO, no_argument, NULL, NULL, NULL,
+         "print the version and the libraries built in, as JSON"},
+        {"version", 'V', no_argument, NULL, NULL, NULL, "print the version and exit"},
+        {"help", 'h', no_argument, NULL, NULL, NULL, "print this help and exit"},
 };
 
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -242,7 +242,8 @@ int aero_init_options_parse(struct aero_init_options *opts, int argc, char **arg
 
 	opts->command = argv + optind;
 	if (opts->action == AERO_INIT_RUN && opts->command[0] == NULL)
-		return aero_error_set("no command given; usage: aero-init [OPTIONS] -- COMMAND [ARGS...]");
+		return aero_error_set(
+		        "no command given; usage: aero-init [OPTIONS] -- COMMAND [ARGS...]");
 	return 0;
 }
 

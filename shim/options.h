@@ -28,10 +28,10 @@ enum aero_init_action {
 
 struct aero_init_options {
 	enum aero_init_action action;
-	long grace_ms;       /* how long descendants get between SIGTERM and SIGKILL */
-	bool child_only;     /* forward signals to the direct child, not its group */
-	int pdeathsig;       /* signal aero-init gets when its parent dies; 0 for none */
-	int verbosity;       /* an aero_log_level */
+	long grace_ms;        /* how long descendants get between SIGTERM and SIGKILL */
+	bool child_only;      /* forward signals to the direct child, not its group */
+	int pdeathsig;        /* signal aero-init gets when its parent dies; 0 for none */
+	int verbosity;        /* an aero_log_level */
 	bool remap_exit[256]; /* exit statuses reported as 0 */
 	/* rewrite[S] is the signal forwarded when S arrives: S itself, another, or 0 to drop. */
 	int rewrite[AERO_SIGNAL_LIMIT];

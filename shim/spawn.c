@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -86,10 +86,14 @@ void aero_spawn_default_dispositions(void)
 			(void)signal(sig, SIG_DFL);
 }
 
-/* The kernel's struct sigaction, for the signals the C library will not touch. */
+/* The kernel's struct sigaction, for the signals the C library will not touch.
+ * Only the kernel reads the members besides handler. */
 struct kernel_sigaction {
+	/* cppcheck-suppress unusedStructMember */
 	void (*handler)(int);
+	/* cppcheck-suppress unusedStructMember */
 	unsigned long flags;
+	/* cppcheck-suppress unusedStructMember */
 	void (*restorer)(void);
 	uint64_t mask;
 };

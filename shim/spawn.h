@@ -7,14 +7,14 @@
 #include <sys/types.h>
 
 struct aero_spawned {
-	pid_t pid;        /* the child, also the id of its process group */
-	bool shell_tty;   /* it shares the session and terminal of the shell that started
-	                     aero-init, as the foreground group (else it has a session of its own) */
+	pid_t pid;      /* the child, also the id of its process group */
+	bool shell_tty; /* it shares the session and terminal of the shell that started
+	                   aero-init, as the foreground group (else it has a session of its own) */
 };
 
-/* Forks and execs command (PATH searched). On success fills *child and returns 0. When exec fails, reaps the
- * child, reports one line on stderr and returns 126 or 127; other failures
- * return AERO_EXIT_INTERNAL. Call with every signal blocked. */
+/* Forks and execs command (PATH searched). On success fills *child and returns 0. When exec fails,
+ * reaps the child, reports one line on stderr and returns 126 or 127; other failures return
+ * AERO_EXIT_INTERNAL. Call with every signal blocked. */
 int aero_spawn(char *const command[], struct aero_spawned *child);
 
 /* The exit status for a failed exec with error err: 127 not found, else 126. */

@@ -29,13 +29,13 @@
 struct supervisor {
 	const struct aero_init_options *opts;
 	int signal_fd;
-	pid_t child;          /* the experiment's main process and process group */
-	bool shell_tty;       /* the child is the foreground group of our shell's terminal */
-	bool child_running;   /* not yet reaped */
-	int child_status;     /* waitpid() status once reaped */
-	bool winding_down;    /* SIGTERM sent to what is left; waiting for the grace period */
-	bool killing;         /* the grace period is over: SIGKILL until nothing is left */
-	int64_t deadline_ms;  /* CLOCK_MONOTONIC; 0 when no grace period runs */
+	pid_t child;         /* the experiment's main process and process group */
+	bool shell_tty;      /* the child is the foreground group of our shell's terminal */
+	bool child_running;  /* not yet reaped */
+	int child_status;    /* waitpid() status once reaped */
+	bool winding_down;   /* SIGTERM sent to what is left; waiting for the grace period */
+	bool killing;        /* the grace period is over: SIGKILL until nothing is left */
+	int64_t deadline_ms; /* CLOCK_MONOTONIC; 0 when no grace period runs */
 	bool done;
 };
 
@@ -137,7 +137,7 @@ static void wind_down(struct supervisor *s)
 static void stop_with_the_child(const struct supervisor *s)
 {
 	aero_log_debug("the experiment stopped; stopping with it");
-	(void)raise(SIGSTOP);
+	(void)kill(getpid(), SIGSTOP); /* returns once the shell continues us */
 	if (tcgetpgrp(STDIN_FILENO) == getpgrp())
 		(void)tcsetpgrp(STDIN_FILENO, s->child);
 	(void)kill(-s->child, SIGCONT);

@@ -1,9 +1,9 @@
 /* Unit tests: finding every descendant in a process table. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "descendants.h"
 
@@ -27,8 +27,8 @@ static void test_mark_generations(void **state)
 	/* 1 -> 10 (root) -> 20 -> 30 -> 40; 10 -> 21; unrelated 50 -> 60; listed out of order,
 	 * deep chains after their roots so that one pass cannot find them all. */
 	struct aero_process table[] = {
-		{40, 30, false}, {30, 20, false}, {60, 50, false}, {20, 10, false},
-		{21, 10, false}, {50, 1, false},  {10, 1, false},  {1, 0, false},
+	        {40, 30, false}, {30, 20, false}, {60, 50, false}, {20, 10, false},
+	        {21, 10, false}, {50, 1, false},  {10, 1, false},  {1, 0, false},
 	};
 	const size_t count = sizeof(table) / sizeof(table[0]);
 	assert_int_equal(aero_descendants_mark(table, count, 10), 4);
@@ -74,9 +74,9 @@ static void test_default_action(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mark_generations),
-		cmocka_unit_test(test_mark_none),
-		cmocka_unit_test(test_default_action),
+	        cmocka_unit_test(test_mark_generations),
+	        cmocka_unit_test(test_mark_none),
+	        cmocka_unit_test(test_default_action),
 	};
 	return cmocka_run_group_tests_name("descendants", tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 /* Unit tests: aero-init's options, their AERO_* variables, and exit statuses. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "error.h"
 #include "log.h"
@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *const variables[] = {"AERO_GRACE_PERIOD",      "AERO_SIGNAL_CHILD_ONLY",
-                                        "AERO_REMAP_EXIT",        "AERO_PDEATHSIG",
-                                        "AERO_SIGNAL_REWRITE",    "AERO_VERBOSITY"};
+static const char *const variables[] = {"AERO_GRACE_PERIOD",   "AERO_SIGNAL_CHILD_ONLY",
+                                        "AERO_REMAP_EXIT",     "AERO_PDEATHSIG",
+                                        "AERO_SIGNAL_REWRITE", "AERO_VERBOSITY"};
 
 static int clear_environment(void **state)
 {
@@ -41,7 +41,8 @@ static int parse(struct aero_init_options *opts, ...)
 	va_start(ap, opts);
 	int argc = 0;
 	arguments[argc++] = strdup("aero-init");
-	for (const char *arg = va_arg(ap, const char *); arg != NULL; arg = va_arg(ap, const char *)) {
+	for (const char *arg = va_arg(ap, const char *); arg != NULL;
+	     arg = va_arg(ap, const char *)) {
 		assert_true(argc < 31);
 		arguments[argc++] = strdup(arg);
 	}
@@ -159,12 +160,12 @@ static void test_exit_status(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_defaults, clear_environment),
-		cmocka_unit_test_setup(test_options, clear_environment),
-		cmocka_unit_test_setup(test_environment_then_options, clear_environment),
-		cmocka_unit_test_setup(test_errors_name_the_source, clear_environment),
-		cmocka_unit_test_setup(test_actions_need_no_command, clear_environment),
-		cmocka_unit_test_setup(test_exit_status, clear_environment),
+	        cmocka_unit_test_setup(test_defaults, clear_environment),
+	        cmocka_unit_test_setup(test_options, clear_environment),
+	        cmocka_unit_test_setup(test_environment_then_options, clear_environment),
+	        cmocka_unit_test_setup(test_errors_name_the_source, clear_environment),
+	        cmocka_unit_test_setup(test_actions_need_no_command, clear_environment),
+	        cmocka_unit_test_setup(test_exit_status, clear_environment),
 	};
 	const int failed = cmocka_run_group_tests_name("options", tests, NULL, NULL);
 	for (size_t i = 0; arguments[i] != NULL; i++)

@@ -1,9 +1,9 @@
 /* Unit tests: value parsers and signal names. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "error.h"
 #include "parse.h"
@@ -112,8 +112,8 @@ static void test_signal_name(void **state)
 		if (sig > 31 && sig < SIGRTMIN)
 			continue;
 		int back = 0;
-		assert_int_equal(aero_signal_parse(aero_signal_name(sig, buf, sizeof(buf)), 0, &back),
-		                 0);
+		assert_int_equal(
+		        aero_signal_parse(aero_signal_name(sig, buf, sizeof(buf)), 0, &back), 0);
 		assert_int_equal(back, sig);
 	}
 	/* A small buffer truncates, never overflows. */
@@ -124,9 +124,9 @@ static void test_signal_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_int),           cmocka_unit_test(test_bool),
-		cmocka_unit_test(test_duration),      cmocka_unit_test(test_signal_parse),
-		cmocka_unit_test(test_signal_name),
+	        cmocka_unit_test(test_int),         cmocka_unit_test(test_bool),
+	        cmocka_unit_test(test_duration),    cmocka_unit_test(test_signal_parse),
+	        cmocka_unit_test(test_signal_name),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }
