@@ -1,9 +1,11 @@
 /* Unit tests: finding every descendant in a process table. */
-#include <cmocka.h>
+/* cmocka needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "descendants.h"
 

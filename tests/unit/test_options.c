@@ -1,9 +1,11 @@
 /* Unit tests: aero-init's options, their AERO_* variables, and exit statuses. */
-#include <cmocka.h>
+/* cmocka needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "error.h"
 #include "log.h"

@@ -1,9 +1,11 @@
 /* Unit tests: value parsers and signal names. */
-#include <cmocka.h>
+/* cmocka needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "error.h"
 #include "parse.h"
