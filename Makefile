@@ -112,7 +112,7 @@ test-unit: $(call UNIT_BIN,dyn)
 
 test-e2e: static all
 	AERO_INIT=$(AERO_INIT) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) \
-		$(PYTEST) -q tests/e2e
+		AERO_INIT_STATIC=$(abspath $(BUILD)/static/aero-init) $(PYTEST) -q tests/e2e
 
 # The whole suite again, with AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch
