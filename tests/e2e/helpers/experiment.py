@@ -53,8 +53,9 @@ def group(out, ready, stop):
     os.waitpid(pid, 0)
 
 
-def orphans(count):
-    """Leave `count` orphans that exit at once; report zombies left under our parent."""
+def orphans(count, wait=20.0):
+    """Leave `count` orphans that exit at once; report the zombies left under
+    our parent once none are left, or after `wait` seconds."""
     init = os.getppid()
     for _ in range(count):
         pid = os.fork()
@@ -63,7 +64,7 @@ def orphans(count):
                 os._exit(0)
             os._exit(0)
         os.waitpid(pid, 0)
-    end = time.monotonic() + 20
+    end = time.monotonic() + wait
     while True:
         zombies = 0
         for entry in os.listdir("/proc"):
@@ -136,7 +137,7 @@ def main():
     {
         "record": record,
         "group": group,
-        "orphans": lambda n: orphans(int(n)),
+        "orphans": lambda n, wait="20": orphans(int(n), float(wait)),
         "cleanup-worker": cleanup_worker,
         "state": state,
     }[mode](*args)
