@@ -4,7 +4,6 @@
 #include "options.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -129,49 +128,45 @@ static const char *exec_reason(const char *path, int err)
 	return strerror(err);
 }
 
-/* Reads the errno the child reports when exec fails; EOF means exec succeeded. */
-static int read_exec_error(int fd)
+/* In the child, which shares aero-init's memory until exec (vfork): isolate
+ * it, restore its signals and exec; when exec fails, leave errno in
+ * *exec_error for the parent, which vfork keeps waiting until then. */
+static void __attribute__((noreturn))
+run_child(char *const command[], enum tty_plan plan, volatile int *exec_error)
 {
-	int err = 0;
-	ssize_t n;
-	do
-		n = read(fd, &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(err) ? err : 0;
+	isolate_child(plan);
+	restore_signals();
+	execvp(command[0], command);
+	*exec_error = errno;
+	_exit(aero_spawn_exec_status(errno));
+}
+
+/* vfork: no page tables to copy, and the parent resumes only once the child
+ * has exec'd or failed to, so the outcome is known on return. Kept apart so
+ * that nothing the parent uses later lives across the vfork. posix_spawn is
+ * not enough: it cannot give the child a controlling terminal (TIOCSCTTY). */
+static pid_t __attribute__((noinline))
+start_child(char *const command[], enum tty_plan plan, volatile int *exec_error)
+{
+	const pid_t pid = vfork(); /* NOLINT(clang-analyzer-security.insecureAPI.vfork) */
+	if (pid == 0)
+		run_child(command, plan, exec_error); /* NOLINT(clang-analyzer-unix.Vfork) */
+	return pid;
 }
 
 int aero_spawn(char *const command[], struct aero_spawned *child)
 {
-	int report[2];
-	if (pipe2(report, O_CLOEXEC) < 0) {
-		aero_log_error("cannot create a pipe: %s", strerror(errno));
-		return AERO_EXIT_INTERNAL;
-	}
-
 	const enum tty_plan plan = plan_terminal();
 	if (plan == TTY_HANDOVER)
 		release_terminal();
 
-	const pid_t pid = fork();
+	volatile int exec_error = 0;
+	const pid_t pid = start_child(command, plan, &exec_error);
 	if (pid < 0) {
-		aero_log_error("cannot fork: %s", strerror(errno));
-		close(report[0]);
-		close(report[1]);
+		aero_log_error("cannot start a process: %s", strerror(errno));
 		return AERO_EXIT_INTERNAL;
 	}
-	if (pid == 0) {
-		close(report[0]);
-		isolate_child(plan);
-		restore_signals();
-		execvp(command[0], command);
-		const int err = errno;
-		(void)!write(report[1], &err, sizeof(err));
-		_exit(aero_spawn_exec_status(err));
-	}
-
-	close(report[1]);
-	const int err = read_exec_error(report[0]);
-	close(report[0]);
+	const int err = exec_error;
 	if (err != 0) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;

@@ -59,9 +59,10 @@ static int take_over_signals(struct supervisor *s)
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
 		return -1;
-	/* Dispositions inherited as "ignore" would discard signals once unblocked;
-	 * make every one default so that all reach the signalfd. */
-	aero_spawn_default_dispositions();
+	/* A blocked signal is queued even when its disposition is "ignore", so the
+	 * inherited dispositions can stay, but one: SIGCHLD ignored would make the
+	 * kernel reap children itself and hide the experiment's exit status. */
+	(void)signal(SIGCHLD, SIG_DFL);
 	s->signal_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
 	return s->signal_fd < 0 ? -1 : 0;
 }

@@ -239,6 +239,7 @@ def test_clean_state_for_the_experiment(aero_init, mode, tmp_path):
     def messy():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # would make the kernel reap for us
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
 
     prefix = ["unshare", "--pid", "--fork", "--mount-proc"] if mode == "pid1" else []
@@ -260,6 +261,10 @@ def test_clean_state_for_the_experiment(aero_init, mode, tmp_path):
     assert under_init("pwd").strip() == str(workdir)
     stat = under_init("cat", "/proc/self/stat").rsplit(")", 1)[1].split()
     assert stat[2] == stat[3], "the experiment leads its own session and group"
+    # With SIGCHLD inherited as ignored, the exit status must still come through.
+    r = subprocess.run(prefix + [aero_init, "--", "sh", "-c", "exit 3"], preexec_fn=messy,
+                       capture_output=True, timeout=30)
+    assert r.returncode == 3, r.stderr
 
 
 def test_aero_init_does_not_pin_the_working_directory(start, tmp_path):
