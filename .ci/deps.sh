@@ -9,7 +9,7 @@ packages=(
 	build-essential pkg-config file dpkg-dev ca-certificates
 	libcurl4-openssl-dev libcjson-dev libseccomp-dev libcap-dev libc-ares-dev
 	libssl-dev libcmocka-dev
-	python3 python3-pytest bash util-linux procps
+	python3 python3-pytest bash util-linux procps groff-base
 	tini dumb-init
 	clang-tidy cppcheck clang-format
 )

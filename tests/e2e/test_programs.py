@@ -33,11 +33,9 @@ def test_man_page_documents_every_option(aero_init):
 
 def test_man_pages_render_without_warnings():
     for page in ("aero-init.1", "aero-launch.1"):
-        r = subprocess.run(["man", "--warnings", "-l", os.path.join(ROOT, "man", page)],
-                           capture_output=True, text=True, env={**os.environ, "MANPAGER": "cat"})
-        if r.returncode != 0 and "not found" in r.stderr:
-            return  # man-db absent: nothing to render with
-        assert r.stderr == "", r.stderr
+        r = subprocess.run(["groff", "-man", "-ww", "-z", os.path.join(ROOT, "man", page)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
 def test_readme_starts_with_setup_and_test_commands():
