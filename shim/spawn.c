@@ -77,16 +77,9 @@ static void isolate_child(enum tty_plan plan)
 	}
 }
 
-void aero_spawn_default_dispositions(void)
-{
-	/* 32 and 33 (below SIGRTMIN) belong to the C library's threads. */
-	for (int sig = 1; sig <= SIGRTMAX; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && (sig < 32 || sig >= SIGRTMIN))
-			(void)signal(sig, SIG_DFL);
-}
-
-/* The kernel's struct sigaction, for the signals the C library will not touch.
- * Only the kernel reads the members besides handler. */
+/* The kernel's struct sigaction. The C library's own sigaction() refuses the
+ * signals it reserves for its threads (32 and 33), which the experiment must
+ * not inherit ignored either, so the child asks the kernel directly. */
 struct kernel_sigaction {
 	/* cppcheck-suppress unusedStructMember */
 	void (*handler)(int);
@@ -100,12 +93,10 @@ struct kernel_sigaction {
 /* In the child: every disposition back to default, nothing blocked. */
 static void restore_signals(void)
 {
-	aero_spawn_default_dispositions();
-	/* The C library refuses to reset its reserved signals, but the experiment
-	 * must not inherit them ignored; ask the kernel directly. */
 	const struct kernel_sigaction dfl = {.handler = SIG_DFL};
-	for (int sig = 32; sig < SIGRTMIN; sig++)
-		(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+	for (int sig = 1; sig <= SIGRTMAX; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
 	sigset_t none;
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);

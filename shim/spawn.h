@@ -20,8 +20,4 @@ int aero_spawn(char *const command[], struct aero_spawned *child);
 /* The exit status for a failed exec with error err: 127 not found, else 126. */
 int aero_spawn_exec_status(int err);
 
-/* Sets every signal's disposition to the default (what exec would keep as
- * "ignore" included), except those the C library reserves. */
-void aero_spawn_default_dispositions(void);
-
 #endif

@@ -217,10 +217,11 @@ static void drain_signals(struct supervisor *s)
 	while ((n = read(s->signal_fd, info, sizeof(info))) > 0) {
 		for (size_t i = 0; i < (size_t)n / sizeof(info[0]); i++) {
 			const int sig = (int)info[i].ssi_signo;
-			/* A SIGPIPE or SIGTTOU that aero-init caused itself by writing is not
-			 * the experiment's business. */
-			const bool own = (pid_t)info[i].ssi_pid == getpid() &&
-			                 (sig == SIGPIPE || sig == SIGTTOU || sig == SIGTTIN);
+			/* A SIGPIPE that aero-init caused itself, writing to a closed
+			 * stderr, is not the experiment's business. (SIGTTOU never comes
+			 * of our own writes: the kernel does not send it while blocked.) */
+			const bool own = sig == SIGPIPE && info[i].ssi_code == SI_USER &&
+			                 (pid_t)info[i].ssi_pid == getpid();
 			if (!own)
 				handle_signal(s, sig);
 		}
