@@ -12,21 +12,21 @@ PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
-SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c)))
+SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c)))
 HOST_SRC := $(sort $(wildcard host/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) bench/startup.c
-H_FILES := $(sort $(wildcard lib/*.h shim/*.h host/*.h))
+H_FILES := $(sort $(wildcard lib/*.h shim/*.h shim/capture/*.h host/*.h))
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-align -Wwrite-strings
 HARDENING := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim -Ishim/capture \
 	$(WARNINGS) $(CFLAGS)
 RELRO := -Wl,-z,relro,-z,now -Wl,--as-needed
 
-DYN_LIBS := $(shell pkg-config --libs libcurl libcjson libseccomp libcap 2>/dev/null)
+DYN_LIBS := $(shell pkg-config --libs libcurl libcjson libseccomp libcap libcrypto 2>/dev/null)
 DYN_CFLAGS := $(BASE_CFLAGS) -O2 -g $(HARDENING) -fPIE \
 	$(shell pkg-config --cflags libcurl libcjson 2>/dev/null)
 DYN_LDFLAGS := -pie $(RELRO) $(LDFLAGS)
@@ -85,7 +85,7 @@ $(BUILD)/asan/aero-init: $(call SHIM_OBJ,asan) $(call obj,asan,shim/main.c)
 	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) $^ $(DYN_LIBS) -o $@
 
 $(BUILD)/aero-launch: $(call obj,dyn,$(LIB_SRC) $(HOST_SRC))
-	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $^ -o $@
+	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $^ $(DYN_LIBS) -o $@
 
 # Libraries Debian ships without a usable static archive, from its sources.
 deps: $(DEPS)/.ready
@@ -125,16 +125,16 @@ sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch
 lint:
 	@# One file per run: clang-tidy 14's va_list check carries state from one
 	@# file to the next and then reports a va_list as uninitialized.
-	@for f in $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) bench/startup.c; do \
+	@failed=0; for f in $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) bench/startup.c; do \
 		echo "clang-tidy $$f"; \
 		clang-tidy --quiet $$f -- $(BASE_CFLAGS) \
 			$(shell pkg-config --cflags libcurl libcjson 2>/dev/null) 2>&1 | \
 			grep -v -e '^[0-9]* warnings* generated' -e '^Suppressed' -e '^Use -header' \
-			; [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
-	done
+			; [ $${PIPESTATUS[0]} -eq 0 ] || failed=1; \
+	done; [ $$failed -eq 0 ]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -D__linux__ \
-		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim $(LIB_SRC) $(SHIM_SRC) shim/main.c \
+		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim -Ishim/capture $(LIB_SRC) $(SHIM_SRC) shim/main.c \
 		$(HOST_SRC) bench/startup.c
 
 format:

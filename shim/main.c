@@ -1,5 +1,6 @@
 /* aero-init: PID 1 of Aeromancy's containers. See aero-init(1). */
 #include "build_info.h"
+#include "capture_cmd.h"
 #include "error.h"
 #include "log.h"
 #include "options.h"
@@ -7,12 +8,16 @@
 #include "version.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
 	struct aero_init_options opts;
 
 	aero_log_init("aero-init", AERO_LOG_WARN);
+	/* Commands come first; a program of the same name runs after "--". */
+	if (argc > 1 && strcmp(argv[1], "capture") == 0)
+		return aero_capture_main(argc - 1, argv + 1);
 	if (aero_init_options_parse(&opts, argc, argv) < 0) {
 		aero_log_error("%s; see 'aero-init --help'", aero_error_last());
 		return AERO_EXIT_INTERNAL;

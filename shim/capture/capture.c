@@ -1,0 +1,93 @@
+/* The table of probes, and the run of them that makes a manifest. Adding a
+ * probe is one file and one line here. */
+#include "capture.h"
+
+#include "canonjson.h"
+#include "error.h"
+#include "files.h"
+#include "probes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct aero_probe probes[] = {
+        {"run", aero_probe_run},
+        {"system.os", aero_probe_os},
+        {"system.kernel", aero_probe_kernel},
+        {"system.libc", aero_probe_libc},
+        {"system.cpu", aero_probe_cpu},
+        {"system.memory", aero_probe_memory},
+        {"packages.dpkg", aero_probe_dpkg},
+        {"packages.apk", aero_probe_apk},
+        {"packages.python", aero_probe_python},
+        {"gpu", aero_probe_gpu},
+        {"env", aero_probe_env},
+};
+
+const char *const aero_fingerprint_sections[] = {"system", "packages", "gpu", "env", NULL};
+
+/* The object at "a" or "a.b" in the manifest, created as needed. */
+static cJSON *part_at(cJSON *manifest, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	char *section = strndup(path, dot != NULL ? (size_t)(dot - path) : strlen(path));
+	if (section == NULL)
+		return NULL;
+	cJSON *obj = cJSON_GetObjectItemCaseSensitive(manifest, section);
+	if (obj == NULL)
+		obj = cJSON_AddObjectToObject(manifest, section);
+	free(section);
+	if (obj == NULL || dot == NULL)
+		return obj;
+	return cJSON_AddObjectToObject(obj, dot + 1);
+}
+
+/* The fingerprint covers the environment sections, with values that differ
+ * by design between identical environments (salted hashes) left out. */
+static int add_fingerprint(cJSON *manifest)
+{
+	cJSON *env = cJSON_CreateObject();
+	if (env == NULL)
+		return aero_error_set("out of memory");
+	for (const char *const *s = aero_fingerprint_sections; *s != NULL; s++) {
+		const cJSON *section = cJSON_GetObjectItemCaseSensitive(manifest, *s);
+		cJSON *copy = section != NULL ? cJSON_Duplicate(section, 1) : NULL;
+		if (section != NULL && (copy == NULL || !cJSON_AddItemToObject(env, *s, copy))) {
+			cJSON_Delete(copy);
+			cJSON_Delete(env);
+			return aero_error_set("out of memory");
+		}
+	}
+	cJSON *vars = cJSON_GetObjectItemCaseSensitive(env, "env");
+	for (cJSON *v = vars != NULL ? vars->child : NULL; v != NULL; v = v->next)
+		cJSON_DeleteItemFromObjectCaseSensitive(v, "salted_sha256");
+	char fingerprint[72];
+	const int rc = aero_json_fingerprint(env, fingerprint);
+	cJSON_Delete(env);
+	return rc < 0 ? -1 : aero_json_add_string(manifest, "fingerprint", fingerprint);
+}
+
+cJSON *aero_capture(const struct aero_capture_ctx *ctx)
+{
+	cJSON *manifest = cJSON_CreateObject();
+	if (manifest == NULL ||
+	    cJSON_AddNumberToObject(manifest, "schema", AERO_MANIFEST_SCHEMA) == NULL)
+		goto oom;
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		cJSON *part = part_at(manifest, probes[i].path);
+		if (part == NULL)
+			goto oom;
+		aero_error_clear();
+		if (probes[i].fill(ctx, part) < 0) {
+			/* Keep what the probe found, and say why it stopped. */
+			if (cJSON_AddStringToObject(part, "error", aero_error_last()) == NULL)
+				goto oom;
+		}
+	}
+	if (add_fingerprint(manifest) < 0)
+		goto oom;
+	return manifest;
+oom:
+	cJSON_Delete(manifest);
+	return NULL;
+}

@@ -1,0 +1,34 @@
+/* Reading files of the captured tree: paths are relative to ctx->root. */
+#ifndef AERO_CAPTURE_FILES_H
+#define AERO_CAPTURE_FILES_H
+
+#include "capture.h"
+
+#include <stddef.h>
+
+/* The path of `path` (absolute) inside the captured tree, malloc'd. */
+char *aero_root_path(const struct aero_capture_ctx *ctx, const char *path);
+
+/* Reads a whole file of the tree, NUL-terminated, at most max bytes, into a
+ * malloc'd buffer; *len gets its length. NULL with aero_error set. */
+char *aero_root_read(const struct aero_capture_ctx *ctx, const char *path, size_t max, size_t *len);
+
+/* Reads a whole file by its real path (not relative to the tree). */
+char *aero_file_read(const char *path, size_t max, size_t *len);
+
+/* Copies the text of one line (up to '\n' or the end) without surrounding
+ * blanks, malloc'd; NULL when out of memory. */
+char *aero_line_value(const char *start);
+
+/* Adds a string or number member; -1 with aero_error set when out of memory. */
+int aero_json_add_string(cJSON *object, const char *key, const char *value);
+int aero_json_add_number(cJSON *object, const char *key, double value);
+
+/* Adds an object or array member and returns it; NULL when out of memory. */
+cJSON *aero_json_add_object(cJSON *object, const char *key);
+cJSON *aero_json_add_array(cJSON *object, const char *key);
+
+/* Sorts an array of objects by the string members key1, then key2 (may be NULL). */
+int aero_json_sort_array(cJSON *array, const char *key1, const char *key2);
+
+#endif

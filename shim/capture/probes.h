@@ -1,0 +1,45 @@
+/* Every capture probe, and the parsers of outside text they are built on
+ * (exposed for unit tests and fuzzing). Each probe lives in its own file. */
+#ifndef AERO_CAPTURE_PROBES_H
+#define AERO_CAPTURE_PROBES_H
+
+#include "capture.h"
+
+/* run: id, start time, command (secrets redacted), cwd, user, hostname. */
+int aero_probe_run(const struct aero_capture_ctx *ctx, cJSON *part);
+/* system.os: /etc/os-release; system.kernel: uname (running system only). */
+int aero_probe_os(const struct aero_capture_ctx *ctx, cJSON *part);
+int aero_probe_kernel(const struct aero_capture_ctx *ctx, cJSON *part);
+/* system.libc: the tree's C library (glibc banner, or musl). */
+int aero_probe_libc(const struct aero_capture_ctx *ctx, cJSON *part);
+/* system.cpu: /proc/cpuinfo, and CPUID on the running system. */
+int aero_probe_cpu(const struct aero_capture_ctx *ctx, cJSON *part);
+/* system.memory: /proc/meminfo. */
+int aero_probe_memory(const struct aero_capture_ctx *ctx, cJSON *part);
+/* packages.dpkg: /var/lib/dpkg/status, or status.d/ in distroless images. */
+int aero_probe_dpkg(const struct aero_capture_ctx *ctx, cJSON *part);
+/* packages.apk: /lib/apk/db/installed. */
+int aero_probe_apk(const struct aero_capture_ctx *ctx, cJSON *part);
+/* packages.python: the distributions of every Python environment found. */
+int aero_probe_python(const struct aero_capture_ctx *ctx, cJSON *part);
+/* gpu: the NVIDIA driver and devices from /proc/driver/nvidia, CUDA version files. */
+int aero_probe_gpu(const struct aero_capture_ctx *ctx, cJSON *part);
+/* env: allow-listed variables, secrets redacted with a salted hash. */
+int aero_probe_env(const struct aero_capture_ctx *ctx, cJSON *part);
+
+/* os-release KEY=value lines (quoted or not) into out's members. */
+int aero_parse_os_release(const char *text, cJSON *out);
+/* dpkg status stanzas into an array of {name, version, architecture, source[, status]}. */
+int aero_parse_dpkg_status(const char *text, cJSON *packages);
+/* apk's installed database into an array of {name, version, architecture, origin}. */
+int aero_parse_apk_installed(const char *text, cJSON *packages);
+/* /proc/cpuinfo: the first processor's identity and flags, and the counts. */
+int aero_parse_cpuinfo(const char *text, cJSON *out);
+/* /proc/driver/nvidia/gpus/PCI/information into {model, uuid, bus, ...}. */
+int aero_parse_nvidia_information(const char *text, cJSON *out);
+/* Name and Version of a Python METADATA / PKG-INFO header, malloc'd. */
+int aero_parse_python_metadata(const char *text, char **name, char **version);
+/* True when a variable's name looks like it holds a secret. */
+int aero_env_is_secret(const char *name);
+
+#endif

@@ -1,0 +1,114 @@
+/* run: who ran what, where and when. Arguments that look like secrets
+ * (--api-key=..., --password VALUE) are redacted. */
+#include "error.h"
+#include "files.h"
+#include "probes.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REDACTED "<redacted>"
+
+/* "--api-key=x" -> the part before '=' names a secret. */
+static bool option_is_secret(const char *arg, size_t len)
+{
+	if (arg[0] != '-')
+		return false;
+	char *name = strndup(arg, len);
+	const bool secret = name == NULL || aero_env_is_secret(name); /* unsure: redact */
+	free(name);
+	return secret;
+}
+
+static int add_command(const struct aero_capture_ctx *ctx, cJSON *part)
+{
+	cJSON *argv = aero_json_add_array(part, "argv");
+	if (argv == NULL)
+		return -1;
+	bool redact_next = false;
+	for (char *const *a = ctx->command; *a != NULL; a++) {
+		const char *eq = strchr(*a, '=');
+		char *text = NULL;
+		if (redact_next) {
+			text = strdup(REDACTED);
+			redact_next = false;
+		} else if (eq != NULL && option_is_secret(*a, (size_t)(eq - *a))) {
+			const size_t len = (size_t)(eq - *a) + sizeof(REDACTED) + 1;
+			text = malloc(len);
+			if (text != NULL)
+				(void)snprintf(text, len, "%.*s=%s", (int)(eq - *a), *a, REDACTED);
+		} else {
+			redact_next = eq == NULL && option_is_secret(*a, strlen(*a));
+			text = strdup(*a);
+		}
+		cJSON *item = text != NULL ? cJSON_CreateString(text) : NULL;
+		free(text);
+		if (item == NULL || !cJSON_AddItemToArray(argv, item)) {
+			cJSON_Delete(item);
+			return aero_error_set("out of memory");
+		}
+	}
+	return 0;
+}
+
+/* The user's name from the tree's /etc/passwd, without NSS. */
+static char *user_name(const struct aero_capture_ctx *ctx, uid_t uid)
+{
+	char *passwd = aero_root_read(ctx, "/etc/passwd", (size_t)16 * 1024 * 1024, NULL);
+	char *found = NULL;
+	for (char *line = passwd; line != NULL && *line != '\0' && found == NULL;) {
+		char *end = strchr(line, '\n');
+		if (end != NULL)
+			*end = '\0';
+		char *name_end = strchr(line, ':');
+		char *uid_field = name_end != NULL ? strchr(name_end + 1, ':') : NULL;
+		if (uid_field != NULL && strtoul(uid_field + 1, NULL, 10) == uid &&
+		    uid_field[1] != ':')
+			found = strndup(line, (size_t)(name_end - line));
+		line = end != NULL ? end + 1 : NULL;
+	}
+	free(passwd);
+	return found;
+}
+
+int aero_probe_run(const struct aero_capture_ctx *ctx, cJSON *part)
+{
+	unsigned char id[16];
+	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+		return aero_error_set("no random bytes for the run id");
+	char hex[33];
+	for (size_t i = 0; i < sizeof(id); i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x", id[i]);
+
+	struct timespec now;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	char when[96];
+	(void)gmtime_r(&now.tv_sec, &tm);
+	(void)snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	               tm.tm_sec, now.tv_nsec / 1000000);
+
+	struct utsname u;
+	char *cwd = getcwd(NULL, 0);
+	char *user = user_name(ctx, getuid());
+	int rc = 0;
+	if (aero_json_add_string(part, "id", hex) < 0 ||
+	    aero_json_add_string(part, "start_time", when) < 0 ||
+	    aero_json_add_string(part, "cwd", cwd != NULL ? cwd : "") < 0 ||
+	    aero_json_add_number(part, "uid", getuid()) < 0 ||
+	    aero_json_add_number(part, "gid", getgid()) < 0 ||
+	    (user != NULL && aero_json_add_string(part, "user", user) < 0) ||
+	    (uname(&u) == 0 && aero_json_add_string(part, "hostname", u.nodename) < 0) ||
+	    (ctx->command != NULL && add_command(ctx, part) < 0))
+		rc = -1;
+	free(cwd);
+	free(user);
+	return rc;
+}
