@@ -46,7 +46,7 @@ ASAN_LDFLAGS := $(SANITIZE) $(LDFLAGS)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
-.PHONY: all static deps test test-unit test-e2e sanitize lint format format-check \
+.PHONY: all static deps rootfs test test-unit test-e2e sanitize lint format format-check \
 	bench install clean
 .DEFAULT_GOAL := all
 
@@ -104,23 +104,29 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(call SHIM_OBJ,asan)
 
 # The end-to-end tests run the shipped (static) aero-init.
 AERO_INIT ?= $(abspath $(BUILD)/static/aero-init)
+# A debootstrapped Debian tree for the capture tests, made once per machine.
+ROOTFS ?= /var/tmp/aeromancy/rootfs-$(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME)
+
+rootfs: $(ROOTFS)/.complete
+$(ROOTFS)/.complete:
+	mk/rootfs.sh $(ROOTFS)
 
 test: test-unit test-e2e
 
 test-unit: $(call UNIT_BIN,dyn)
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
-test-e2e: static all
-	AERO_INIT=$(AERO_INIT) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) \
+test-e2e: static all rootfs
+	AERO_INIT=$(AERO_INIT) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) AERO_TEST_ROOTFS=$(ROOTFS) \
 		AERO_INIT_STATIC=$(abspath $(BUILD)/static/aero-init) $(PYTEST) -q tests/e2e
 
 # The whole suite again, with AddressSanitizer and UndefinedBehaviorSanitizer.
-sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch
+sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch rootfs
 	@for t in $(call UNIT_BIN,asan); do echo "== $$t"; $$t || exit 1; done
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \
 	AERO_INIT=$(abspath $(BUILD)/asan/aero-init) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) \
-	AERO_TEST_SANITIZED=1 $(PYTEST) -q tests/e2e
+	AERO_TEST_SANITIZED=1 AERO_TEST_ROOTFS=$(ROOTFS) $(PYTEST) -q tests/e2e
 
 lint:
 	@# One file per run: clang-tidy 14's va_list check carries state from one

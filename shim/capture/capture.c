@@ -84,6 +84,11 @@ cJSON *aero_capture(const struct aero_capture_ctx *ctx)
 				goto oom;
 		}
 	}
+	/* Facts that need two probes' results. */
+	const cJSON *packages = cJSON_GetObjectItemCaseSensitive(manifest, "packages");
+	if (aero_gpu_add_wheels(cJSON_GetObjectItemCaseSensitive(packages, "python"),
+	                        cJSON_GetObjectItemCaseSensitive(manifest, "gpu")) < 0)
+		goto oom;
 	if (add_fingerprint(manifest) < 0)
 		goto oom;
 	return manifest;

@@ -24,6 +24,9 @@ int aero_probe_apk(const struct aero_capture_ctx *ctx, cJSON *part);
 int aero_probe_python(const struct aero_capture_ctx *ctx, cJSON *part);
 /* gpu: the NVIDIA driver and devices from /proc/driver/nvidia, CUDA version files. */
 int aero_probe_gpu(const struct aero_capture_ctx *ctx, cJSON *part);
+/* Adds gpu.wheels: the CUDA stack's versions from the nvidia-* Python wheels
+ * found by the python probe (modern images carry CUDA inside site-packages). */
+int aero_gpu_add_wheels(const cJSON *python, cJSON *gpu);
 /* env: allow-listed variables, secrets redacted with a salted hash. */
 int aero_probe_env(const struct aero_capture_ctx *ctx, cJSON *part);
 

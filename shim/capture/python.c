@@ -23,13 +23,11 @@ static const char *const site_patterns[] = {
         "/usr/lib64/python3*/site-packages",     "/opt/conda/lib/python3*/site-packages",
 };
 
-/* Virtual environments: a pyvenv.cfg in one of these directories. */
-static const char *const venv_patterns[] = {
-        "/opt/*/pyvenv.cfg",       "/opt/*/*/pyvenv.cfg", "/opt/*/*/*/pyvenv.cfg",
-        "/srv/*/pyvenv.cfg",       "/app/pyvenv.cfg",     "/app/*/pyvenv.cfg",
-        "/workspace/*/pyvenv.cfg", "/root/*/pyvenv.cfg",  "/home/*/*/pyvenv.cfg",
-        "/venv/pyvenv.cfg",
-};
+/* Virtual environments: a pyvenv.cfg at most VENV_DEPTH levels below one of
+ * these directories (hidden ones such as .venv included). */
+static const char *const venv_bases[] = {"/opt",  "/srv",  "/app",  "/workspace",
+                                         "/root", "/home", "/venv", "/usr/local/venvs"};
+#define VENV_DEPTH 3
 
 int aero_parse_python_metadata(const char *text, char **name, char **version)
 {
@@ -173,18 +171,44 @@ static int for_each_match(const struct aero_capture_ctx *ctx, const char *patter
 	return rc;
 }
 
-/* A venv's pyvenv.cfg: its site-packages are lib/python3.N/site-packages beside it. */
-static int add_venv(const struct aero_capture_ctx *ctx, const char *cfg, const char *kind,
-                    cJSON *environments)
+/* Looks for pyvenv.cfg in dir and below; a venv's site-packages are
+ * lib/python3.N/site-packages beside it. Symbolic links are not followed. */
+static int find_venvs(const struct aero_capture_ctx *ctx, const char *dir, int depth,
+                      cJSON *environments)
 {
-	const char *slash = strrchr(cfg, '/');
-	char *base = strndup(cfg, (size_t)(slash - cfg));
-	char *pattern =
-	        base != NULL ? join(base + strlen(ctx->root), "lib/python3*/site-packages") : NULL;
-	int rc = pattern != NULL ? for_each_match(ctx, pattern, kind, environments, add_environment)
-	                         : aero_error_set("out of memory");
-	free(pattern);
-	free(base);
+	char *cfg = join(dir, "pyvenv.cfg");
+	if (cfg == NULL)
+		return aero_error_set("out of memory");
+	struct stat st;
+	const bool is_venv = stat(cfg, &st) == 0 && S_ISREG(st.st_mode);
+	free(cfg);
+	if (is_venv) {
+		char *pattern = join(dir + strlen(ctx->root), "lib/python3*/site-packages");
+		const int rc = pattern != NULL ? for_each_match(ctx, pattern, "venv", environments,
+		                                                add_environment)
+		                               : aero_error_set("out of memory");
+		free(pattern);
+		return rc;
+	}
+	DIR *d = depth > 0 ? opendir(dir) : NULL;
+	if (d == NULL)
+		return 0;
+	int rc = 0;
+	const struct dirent *e;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+			continue;
+		char *sub = join(dir, e->d_name);
+		if (sub == NULL) {
+			rc = aero_error_set("out of memory");
+			break;
+		}
+		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = find_venvs(ctx, sub, depth - 1, environments);
+		free(sub);
+	}
+	closedir(d);
 	return rc;
 }
 
@@ -197,8 +221,12 @@ int aero_probe_python(const struct aero_capture_ctx *ctx, cJSON *part)
 		if (for_each_match(ctx, site_patterns[i], "system", environments, add_environment) <
 		    0)
 			return -1;
-	for (size_t i = 0; i < sizeof(venv_patterns) / sizeof(venv_patterns[0]); i++)
-		if (for_each_match(ctx, venv_patterns[i], "venv", environments, add_venv) < 0)
+	for (size_t i = 0; i < sizeof(venv_bases) / sizeof(venv_bases[0]); i++) {
+		char *base = aero_root_path(ctx, venv_bases[i]);
+		const int rc = base != NULL ? find_venvs(ctx, base, VENV_DEPTH, environments) : -1;
+		free(base);
+		if (rc < 0)
 			return -1;
+	}
 	return aero_json_sort_array(environments, "path", NULL);
 }

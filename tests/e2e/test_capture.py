@@ -1,0 +1,247 @@
+"""aero-init capture against real trees: a debootstrapped Debian root checked
+against dpkg-query and pip, fixtures from real machines, the running system."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+def capture(aero_init, *args, env=None, check=True):
+    r = subprocess.run([aero_init, "capture", *args], capture_output=True, text=True,
+                       env={**os.environ, **(env or {})}, timeout=60)
+    if check:
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout), r
+    return None, r
+
+
+@pytest.fixture(scope="session")
+def rootfs():
+    path = os.environ.get("AERO_TEST_ROOTFS")
+    if not path or not os.path.exists(os.path.join(path, ".complete")):
+        pytest.fail("AERO_TEST_ROOTFS must name a debootstrapped tree: run 'make test' "
+                    "(it runs mk/rootfs.sh)")
+    return path
+
+
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_dpkg_list_equals_dpkg_query(aero_init, rootfs):
+    manifest, _ = capture(aero_init, "--root", rootfs)
+    captured = {(p["name"], p["architecture"], p["version"])
+                for p in manifest["packages"]["dpkg"]["packages"]}
+    out = subprocess.run(["dpkg-query", "-W", "--admindir=" + rootfs + "/var/lib/dpkg", "-f",
+                          "${Package}\t${Architecture}\t${Version}\n"],
+                         capture_output=True, text=True, check=True).stdout
+    expected = {tuple(line.split("\t")) for line in out.splitlines()}
+    assert len(expected) > 50
+    assert captured == expected
+    assert manifest["packages"]["dpkg"]["count"] == len(expected)
+
+
+def test_python_distributions_equal_pip_list(aero_init, rootfs):
+    manifest, _ = capture(aero_init, "--root", rootfs)
+    captured = {(norm(d["name"]), d["version"])
+                for env in manifest["packages"]["python"]["environments"]
+                for d in env["distributions"]}
+    pip = subprocess.run(["/usr/sbin/chroot", rootfs, "python3", "-m", "pip", "list", "--format=freeze"],
+                         capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    expected = {(norm(line.split("==")[0]), line.split("==")[1])
+                for line in pip.stdout.splitlines()}
+    assert len(expected) >= 5
+    assert captured == expected
+
+
+def test_root_facts_come_from_the_tree(aero_init, rootfs):
+    manifest, _ = capture(aero_init, "--root", rootfs)
+    system = manifest["system"]
+    assert system["os"]["ID"] == "debian"
+    assert system["libc"]["family"] == "glibc"
+    assert re.fullmatch(r"\d+\.\d+", system["libc"]["version"])
+    assert "not captured" in system["kernel"]["error"]
+    assert manifest["gpu"] == {"present": False}
+
+
+def test_two_captures_of_a_tree_share_the_fingerprint(aero_init, rootfs):
+    first, _ = capture(aero_init, "--root", rootfs)
+    second, _ = capture(aero_init, "--root", rootfs)
+    assert first["fingerprint"] == second["fingerprint"]
+    assert first["run"]["id"] != second["run"]["id"]
+
+
+def test_a_package_change_changes_the_fingerprint(aero_init, tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(os.path.join(FIXTURES, "distroless"), tree)
+    before, _ = capture(aero_init, "--root", str(tree))
+    status = tree / "var/lib/dpkg/status.d/base-files"
+    status.write_text(status.read_text().replace("12.4+deb12u10", "12.4+deb12u11"))
+    after, _ = capture(aero_init, "--root", str(tree))
+    assert before["fingerprint"] != after["fingerprint"]
+
+
+def test_output_is_canonical(aero_init):
+    manifest, r = capture(aero_init, "--root", os.path.join(FIXTURES, "h200"))
+    assert r.stdout == json.dumps(manifest, sort_keys=True, separators=(",", ":"),
+                                  ensure_ascii=False) + "\n"
+
+
+def test_h200_fixture(aero_init):
+    manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "h200"))
+    gpu = manifest["gpu"]
+    assert gpu["present"] is True
+    assert gpu["driver_version"] == "580.159.04"
+    assert gpu["count"] == 1
+    device = gpu["devices"][0]
+    assert device["model"] == "NVIDIA H200"
+    assert device["uuid"] == "GPU-bc50992a-b5f2-7f4d-0697-048aa4d27c74"
+    assert device["bus"] == "0000:00:06.0"
+    assert gpu["libraries"] == {"cublas": "13.1.0.3", "cudart": "13", "libcuda": "580.159.04"}
+    assert gpu["wheels"] == {"cuda_runtime": "13.0.96", "cudnn": "9.19.0.56",
+                             "nccl": "2.28.9", "cublas": "13.1.0.3"}
+    libc = manifest["system"]["libc"]
+    assert libc["version"] == "2.39" and "Ubuntu GLIBC 2.39-0ubuntu8.9" in libc["banner"]
+    cpu = manifest["system"]["cpu"]
+    assert cpu["logical_cpus"] == 3 and cpu["physical_cores"] == 2
+    assert "amx_tile" in cpu["fp_relevant"] and "avx512f" in cpu["fp_relevant"]
+    assert "sse2" in cpu["flags"] and "sse2" not in cpu["fp_relevant"]
+    assert manifest["system"]["memory"]["total_bytes"] == 2113373184 * 1024
+    envs = manifest["packages"]["python"]["environments"]
+    assert [e["path"] for e in envs] == ["/opt/app/.venv/lib/python3.12/site-packages"]
+    assert envs[0]["kind"] == "venv"
+    names = {d["name"]: d for d in envs[0]["distributions"]}
+    assert names["torch"]["version"] == "2.11.0+cu130"
+    assert names["torch"]["installer"] == "pip"
+    assert manifest["system"]["os"]["VERSION_ID"] == "24.04"
+
+
+def test_alpine_fixture(aero_init):
+    manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "alpine"))
+    apk = manifest["packages"]["apk"]
+    assert apk["count"] == 3
+    assert apk["packages"][1] == {"name": "musl", "version": "1.2.5-r0",
+                                  "architecture": "x86_64", "origin": "musl"}
+    assert manifest["system"]["libc"] == {"family": "musl", "loader": "ld-musl-x86_64.so.1"}
+    assert manifest["packages"]["dpkg"] == {"absent": "no dpkg database"}
+
+
+def test_distroless_fixture(aero_init):
+    manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "distroless"))
+    dpkg = manifest["packages"]["dpkg"]
+    assert dpkg["database"] == "/var/lib/dpkg/status.d"
+    assert [(p["name"], p["source"]) for p in dpkg["packages"]] == [
+        ("base-files", "base-files"), ("libc6", "glibc")]
+
+
+def test_env_allow_list_and_redaction(aero_init):
+    secret = "s3cr3t-value-that-must-not-leak"
+    manifest, r = capture(aero_init, "--env", "MY_SETTING", env={
+        "OMP_NUM_THREADS": "4", "MY_SETTING": "x", "UNLISTED_THING": "y",
+        "WANDB_API_KEY": secret, "TF_AUTH_TOKEN": secret, "AERO_REDACT_SALT": "salt"})
+    env = manifest["env"]
+    assert env["OMP_NUM_THREADS"] == "4"
+    assert env["MY_SETTING"] == "x"
+    assert "UNLISTED_THING" not in env
+    assert "WANDB_API_KEY" not in env  # not allow-listed at all
+    import hashlib
+    assert env["TF_AUTH_TOKEN"] == {
+        "redacted": True,
+        "salted_sha256": hashlib.sha256(("salt:" + secret).encode()).hexdigest()}
+    assert secret not in r.stdout
+
+
+def test_env_names_from_the_environment(aero_init):
+    manifest, _ = capture(aero_init, env={"AERO_CAPTURE_ENV": "FOO_A,FOO_B", "FOO_A": "1",
+                                          "FOO_B": "2", "FOO_C": "3"})
+    assert manifest["env"]["FOO_A"] == "1" and manifest["env"]["FOO_B"] == "2"
+    assert "FOO_C" not in manifest["env"]
+
+
+def test_live_capture(aero_init):
+    manifest, _ = capture(aero_init)
+    assert manifest["schema"] == 1
+    assert manifest["system"]["kernel"]["sysname"] == "Linux"
+    assert manifest["system"]["kernel"]["release"] == os.uname().release
+    assert manifest["system"]["cpu"]["logical_cpus"] == os.cpu_count()
+    assert "cpuid" in manifest["system"]["cpu"]
+    assert manifest["run"]["uid"] == os.getuid()
+    assert re.fullmatch(r"[0-9a-f]{32}", manifest["run"]["id"])
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", manifest["fingerprint"])
+
+
+def test_output_file_is_written_whole(aero_init, tmp_path):
+    out = tmp_path / "manifest.json"
+    _, r = capture(aero_init, "-o", str(out), check=False)
+    assert r.returncode == 0 and r.stdout == ""
+    assert json.loads(out.read_text())["schema"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+def test_a_failing_probe_is_recorded_and_stops_nothing(aero_init, tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(os.path.join(FIXTURES, "alpine"), tree)
+    os.unlink(tree / "etc/os-release")
+    manifest, _ = capture(aero_init, "--root", str(tree))
+    assert "os-release" in manifest["system"]["os"]["error"]
+    assert manifest["packages"]["apk"]["count"] == 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--root", "/no/such/dir"], "--root /no/such/dir: No such file or directory"),
+    (["--bogus"], "unknown option '--bogus'"),
+    (["-o"], "option '-o' needs a value"),
+    (["extra"], "unexpected argument 'extra'"),
+    (["-o", "/no/such/dir/m.json"], "cannot create /no/such/dir/m.json"),
+])
+def test_bad_input(aero_init, args, message):
+    _, r = capture(aero_init, *args, check=False)
+    assert r.returncode == 125
+    assert message in r.stderr and "aero-init capture --help" in r.stderr
+
+
+def documented_fields():
+    text = open(os.path.join(ROOT, "doc", "manifest.md")).read()
+    fields = set()
+    for cell in re.findall(r"^\| (.*?) \|", text, re.M):
+        names = re.findall(r"`([^`]+)`", cell)
+        base = None
+        for name in names:
+            if name.startswith(".") and base:
+                fields.add(base + name)
+            else:
+                fields.add(name)
+                base = name.rsplit(".", 1)[0] if "." in name else name
+    return fields | {f[:-2] for f in fields if f.endswith("[]")}
+
+
+def field_paths(value, prefix=""):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if prefix == "env" or prefix == "system.os":
+                key = "<KEY>"
+            path = prefix + "." + key if prefix else key
+            yield path
+            yield from field_paths(child, path)
+    elif isinstance(value, list):
+        for child in value:
+            yield from field_paths(child, prefix + "[]")
+
+
+def test_every_field_is_documented(aero_init, rootfs):
+    documented = documented_fields()
+    paths = set()
+    for args in ([], ["--root", rootfs]) + tuple(["--root", os.path.join(FIXTURES, f)]
+                                                for f in ("h200", "alpine", "distroless")):
+        manifest, _ = capture(aero_init, *args, env={"TF_TOKEN_X": "v", "OMP_NUM_THREADS": "1"})
+        paths |= set(field_paths(manifest))
+    errors = {p for p in paths if p.endswith(".error")}
+    missing = sorted(p for p in paths - errors - documented)
+    assert not missing, "fields missing from doc/manifest.md: %s" % missing
