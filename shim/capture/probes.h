@@ -16,6 +16,14 @@ int aero_probe_libc(const struct aero_capture_ctx *ctx, cJSON *part);
 int aero_probe_cpu(const struct aero_capture_ctx *ctx, cJSON *part);
 /* system.memory: /proc/meminfo. */
 int aero_probe_memory(const struct aero_capture_ctx *ctx, cJSON *part);
+/* system.cgroup: CPU and memory limits (v1 or v2) and the CPUs allowed. */
+int aero_probe_cgroup(const struct aero_capture_ctx *ctx, cJSON *part);
+/* system.rlimits: resource limits (running system only). */
+int aero_probe_limits(const struct aero_capture_ctx *ctx, cJSON *part);
+/* system.container: whether we run in a container, and why we think so. */
+int aero_probe_container(const struct aero_capture_ctx *ctx, cJSON *part);
+/* k8s: Kubernetes facts from the environment and the service account. */
+int aero_probe_k8s(const struct aero_capture_ctx *ctx, cJSON *part);
 /* packages.dpkg: /var/lib/dpkg/status, or status.d/ in distroless images. */
 int aero_probe_dpkg(const struct aero_capture_ctx *ctx, cJSON *part);
 /* packages.apk: /lib/apk/db/installed. */

@@ -123,6 +123,33 @@ def test_h200_fixture(aero_init):
     assert manifest["system"]["os"]["VERSION_ID"] == "24.04"
 
 
+def test_cgroup_v2_limits(aero_init):
+    manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "h200"))
+    assert manifest["system"]["cgroup"] == {
+        "version": 2, "path": "/", "cpu_max": "150000 100000", "cpu_limit": 1.5,
+        "memory_max": 2147483648, "cpuset": "0-3", "cpus_allowed": "0-3"}
+    assert "not captured" in manifest["system"]["rlimits"]["error"]
+
+
+def test_container_and_kubernetes_facts(aero_init):
+    r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", aero_init, "capture"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+                            "AERO_POD_NAME": "train-0", "AERO_POD_NAMESPACE": "ml"})
+    manifest = json.loads(r.stdout)
+    container = manifest["system"]["container"]
+    assert container["in_container"] is True
+    assert "pid namespace" in container["evidence"]
+    assert manifest["k8s"] == {"in_kubernetes": True, "pod_name": "train-0", "namespace": "ml"}
+
+
+def test_rlimits_of_the_running_system(aero_init):
+    import resource
+    manifest, _ = capture(aero_init)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert manifest["system"]["rlimits"]["nofile"] == {"soft": soft, "hard": hard}
+
+
 def test_alpine_fixture(aero_init):
     manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "alpine"))
     apk = manifest["packages"]["apk"]
@@ -225,7 +252,7 @@ def documented_fields():
 def field_paths(value, prefix=""):
     if isinstance(value, dict):
         for key, child in value.items():
-            if prefix == "env" or prefix == "system.os":
+            if prefix in ("env", "system.os", "system.rlimits"):
                 key = "<KEY>"
             path = prefix + "." + key if prefix else key
             yield path
