@@ -1,6 +1,7 @@
 /* aero-init: PID 1 of Aeromancy's containers. See aero-init(1). */
 #include "build_info.h"
 #include "capture_cmd.h"
+#include "diff.h"
 #include "error.h"
 #include "log.h"
 #include "options.h"
@@ -18,6 +19,8 @@ int main(int argc, char **argv)
 	/* Commands come first; a program of the same name runs after "--". */
 	if (argc > 1 && strcmp(argv[1], "capture") == 0)
 		return aero_capture_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "diff") == 0)
+		return aero_diff_main(argc - 1, argv + 1);
 	if (aero_init_options_parse(&opts, argc, argv) < 0) {
 		aero_log_error("%s; see 'aero-init --help'", aero_error_last());
 		return AERO_EXIT_INTERNAL;
