@@ -112,7 +112,9 @@ static void normalise(const char *name, char *out, size_t size)
 {
 	size_t n = 0;
 	for (; *name != '\0' && n + 1 < size; name++) {
-		const char c = *name == '_' || *name == '.' ? '-' : *name;
+		char c = *name;
+		if (c == '_' || c == '.')
+			c = '-';
 		out[n++] = (char)tolower((unsigned char)c);
 	}
 	out[n] = '\0';
