@@ -1,10 +1,11 @@
 #include "canonjson.h"
 
 #include "error.h"
+#include "sha256.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,42 +47,46 @@ static void append_str(struct text *t, const char *s)
 	append(t, s, strlen(s));
 }
 
+/* The escape for a byte that JSON requires escaped, or NULL. */
+static const char *escape_of(unsigned char c, char buf[8])
+{
+	switch (c) {
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '\b':
+		return "\\b";
+	case '\f':
+		return "\\f";
+	default:
+		if (c >= 0x20)
+			return NULL;
+		(void)snprintf(buf, 8, "\\u%04x", c);
+		return buf;
+	}
+}
+
 static void write_string(struct text *t, const char *s)
 {
 	append(t, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			append(t, "\\\"", 2);
-			break;
-		case '\\':
-			append(t, "\\\\", 2);
-			break;
-		case '\n':
-			append(t, "\\n", 2);
-			break;
-		case '\r':
-			append(t, "\\r", 2);
-			break;
-		case '\t':
-			append(t, "\\t", 2);
-			break;
-		case '\b':
-			append(t, "\\b", 2);
-			break;
-		case '\f':
-			append(t, "\\f", 2);
-			break;
-		default:
-			if (*p < 0x20) {
-				char esc[8];
-				(void)snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				append_str(t, esc);
-			} else {
-				append(t, (const char *)p, 1);
-			}
-		}
+	const char *run = s; /* bytes that need no escape are copied in runs */
+	for (const char *p = s; *p != '\0'; p++) {
+		char buf[8];
+		const char *esc = escape_of((unsigned char)*p, buf);
+		if (esc == NULL)
+			continue;
+		append(t, run, (size_t)(p - run));
+		append_str(t, esc);
+		run = p + 1;
 	}
+	append_str(t, run);
 	append(t, "\"", 1);
 }
 
@@ -181,15 +186,11 @@ int aero_json_fingerprint(const cJSON *item, char out[72])
 	char *text = aero_json_canonical(item);
 	if (text == NULL)
 		return -1;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
-	const int ok = EVP_Digest(text, strlen(text), digest, &digest_len, EVP_sha256(), NULL);
-	free(text);
-	if (!ok || digest_len != 32)
-		return aero_error_set("SHA-256 failed");
+	const void *parts[] = {text};
+	const size_t lengths[] = {strlen(text)};
 	char hex[65];
-	for (size_t i = 0; i < 32; i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	aero_sha256_hex(parts, lengths, 1, hex);
+	free(text);
 	(void)snprintf(out, 72, "sha256:%s", hex);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include "canonjson.h"
 #include "capture.h"
 #include "error.h"
+#include "files.h"
 #include "log.h"
 #include "options.h"
 
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -34,72 +34,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-/* Writes text to path through a temporary file and rename, so readers never
- * see half a manifest. */
-static int write_atomically(const char *path, const char *text)
-{
-	const size_t len = strlen(path) + 16;
-	char *tmp = malloc(len);
-	if (tmp == NULL)
-		return aero_error_set("out of memory");
-	(void)snprintf(tmp, len, "%s.tmp.%d", path, (int)getpid());
-	const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = fd < 0 ? aero_error_set("cannot create %s: %s", tmp, strerror(errno)) : 0;
-	for (size_t done = 0, total = strlen(text); rc == 0 && done < total;) {
-		const ssize_t n = write(fd, text + done, total - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
-		else
-			done += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
-	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = aero_error_set("cannot rename %s to %s: %s", tmp, path, strerror(errno));
-	if (rc < 0 && fd >= 0)
-		(void)unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
-/* Collects --env names and AERO_CAPTURE_ENV's list into a NULL-terminated array. */
-static int add_env_name(char ***names, size_t *count, const char *name)
-{
-	char **bigger = realloc(*names, (*count + 2) * sizeof(**names));
-	if (bigger == NULL)
-		return aero_error_set("out of memory");
-	*names = bigger;
-	bigger[*count] = strdup(name);
-	if (bigger[*count] == NULL)
-		return aero_error_set("out of memory");
-	bigger[++*count] = NULL;
-	return 0;
-}
-
-static void free_names(char **names)
-{
-	for (char **n = names; n != NULL && *n != NULL; n++)
-		free(*n);
-	free(names);
-}
-
-static char *random_salt(void)
-{
-	unsigned char bytes[16];
-	char *hex = malloc(33);
-	if (hex == NULL || getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
-		free(hex);
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof(bytes); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
-	return hex;
-}
-
 int aero_capture_main(int argc, char **argv)
 {
 	static const struct option long_options[] = {{"root", required_argument, NULL, 'r'},
@@ -108,17 +42,10 @@ int aero_capture_main(int argc, char **argv)
 	                                             {"help", no_argument, NULL, 'h'},
 	                                             {NULL, 0, NULL, 0}};
 	const char *root = NULL, *output = NULL;
-	char **names = NULL;
-	size_t count = 0;
+	struct aero_capture_setup setup;
 	int status = AERO_EXIT_INTERNAL;
-
-	const char *list = getenv("AERO_CAPTURE_ENV");
-	char *copy = list != NULL ? strdup(list) : NULL;
-	char *save = NULL;
-	for (char *n = copy != NULL ? strtok_r(copy, ",", &save) : NULL; n != NULL;
-	     n = strtok_r(NULL, ",", &save))
-		if (add_env_name(&names, &count, n) < 0)
-			goto out;
+	if (aero_capture_setup_init(&setup) < 0)
+		goto out;
 
 	optind = 0;
 	opterr = 0;
@@ -132,7 +59,7 @@ int aero_capture_main(int argc, char **argv)
 			output = optarg;
 			break;
 		case 'e':
-			if (add_env_name(&names, &count, optarg) < 0)
+			if (aero_capture_setup_add_env(&setup, optarg) < 0)
 				goto out;
 			break;
 		case 'h':
@@ -157,18 +84,15 @@ int aero_capture_main(int argc, char **argv)
 		aero_error_set("--root %s: %s", root, strerror(errno));
 		goto out;
 	}
-	const char *salt_env = getenv("AERO_REDACT_SALT");
-	char *salt = salt_env != NULL && *salt_env != '\0' ? strdup(salt_env) : random_salt();
 	const bool live = root == NULL || strcmp(real_root, "/") == 0;
 	const struct aero_capture_ctx ctx = {
 	        .root = live ? "" : real_root,
 	        .live = live,
 	        .command = NULL,
-	        .env_keep = (const char *const *)names,
-	        .salt = salt != NULL ? salt : "",
+	        .env_keep = (const char *const *)setup.env_keep,
+	        .salt = setup.salt,
 	};
-	cJSON *manifest = salt != NULL ? aero_capture(&ctx) : NULL;
-	free(salt);
+	cJSON *manifest = aero_capture(&ctx);
 	char *text = manifest != NULL ? aero_json_canonical(manifest) : NULL;
 	cJSON_Delete(manifest);
 	if (text == NULL) {
@@ -185,7 +109,7 @@ int aero_capture_main(int argc, char **argv)
 		}
 		text = with_newline;
 		memcpy(text + len, "\n", 2);
-		if (write_atomically(output, text) == 0)
+		if (aero_file_write_atomic(output, text) == 0)
 			status = 0;
 	} else if (printf("%s\n", text) >= 0 && fflush(stdout) == 0) {
 		status = 0;
@@ -196,7 +120,6 @@ int aero_capture_main(int argc, char **argv)
 out:
 	if (status != 0)
 		aero_log_error("capture: %s; see 'aero-init capture --help'", aero_error_last());
-	free(copy);
-	free_names(names);
+	aero_capture_setup_free(&setup);
 	return status;
 }

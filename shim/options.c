@@ -5,7 +5,10 @@
 #include "parse.h"
 #include "signame.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +47,50 @@ static int set_verbosity(struct aero_init_options *opts, const char *value, cons
 	if (aero_parse_int(value, AERO_LOG_ERROR, AERO_LOG_DEBUG, &level) < 0)
 		return aero_error_set("%s: %s", source, aero_error_last());
 	opts->verbosity = (int)level;
+	return 0;
+}
+
+static int set_seed(struct aero_init_options *opts, const char *value, const char *source)
+{
+	char *end = NULL;
+	errno = 0;
+	const unsigned long long seed = strtoull(value, &end, 10);
+	if (!isdigit((unsigned char)value[0]) || errno != 0 || *end != '\0')
+		return aero_error_set("%s: '%s' is not a seed (a whole number from 0 to %llu)",
+		                      source, value, ULLONG_MAX);
+	opts->seed = seed;
+	opts->seed_given = true;
+	return 0;
+}
+
+static int set_deterministic(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (value == NULL) {
+		opts->deterministic = true;
+		return 0;
+	}
+	if (aero_parse_bool(value, &opts->deterministic) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	return 0;
+}
+
+static int set_run_dir(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (*value == '\0')
+		return aero_error_set("%s: empty directory", source);
+	opts->run_dir = value;
+	return 0;
+}
+
+/* --no-capture, or AERO_CAPTURE=0/1. */
+static int set_capture(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (value == NULL) {
+		opts->capture = false;
+		return 0;
+	}
+	if (aero_parse_bool(value, &opts->capture) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
 	return 0;
 }
 
@@ -115,7 +162,7 @@ struct setting {
 	const char *help;
 };
 
-enum { OPT_BUILD_INFO = 256 };
+enum { OPT_BUILD_INFO = 256, OPT_RUN_DIR, OPT_NO_CAPTURE };
 
 static const struct setting settings[] = {
         {"grace", 'g', required_argument, "AERO_GRACE_PERIOD", set_grace, "DURATION",
@@ -133,6 +180,16 @@ static const struct setting settings[] = {
         {"verbose", 'v', no_argument, "AERO_VERBOSITY", set_verbosity, NULL,
          "say more on stderr (repeatable; the variable takes a level: 0 errors, 1 warnings "
          "(default), 2 info, 3 debug)"},
+        {"seed", 's', required_argument, "AERO_SEED", set_seed, "N",
+         "the run's base seed, 0 to 2^64-1 (default: drawn from the OS); seeds for "
+         "PYTHONHASHSEED and PL_GLOBAL_SEED are derived from it"},
+        {"deterministic", 'd', no_argument, "AERO_DETERMINISTIC", set_deterministic, NULL,
+         "export the settings that make cuBLAS, cuDNN, TensorFlow, XLA, oneMKL, NCCL and "
+         "thread counts deterministic; a variable you set is kept"},
+        {"run-dir", OPT_RUN_DIR, required_argument, "AERO_RUN_DIR", set_run_dir, "DIR",
+         "write the run manifest to DIR/manifest.json before the experiment starts"},
+        {"no-capture", OPT_NO_CAPTURE, no_argument, "AERO_CAPTURE", set_capture, NULL,
+         "do not capture the environment (AERO_CAPTURE=0)"},
         {"quiet", 'q', no_argument, NULL, NULL, NULL, "report errors only"},
         {"build-info", OPT_BUILD_INFO, no_argument, NULL, NULL, NULL,
          "print the version and the libraries built in, as JSON"},
@@ -148,6 +205,7 @@ static void set_defaults(struct aero_init_options *opts)
 	opts->action = AERO_INIT_RUN;
 	opts->grace_ms = AERO_DEFAULT_GRACE_MS;
 	opts->verbosity = AERO_LOG_WARN;
+	opts->capture = true;
 	for (int sig = 0; sig < AERO_SIGNAL_LIMIT; sig++)
 		opts->rewrite[sig] = sig;
 }
@@ -271,6 +329,8 @@ static void print_wrapped(FILE *out, const char *text, int indent, int width)
 void aero_init_options_usage(FILE *out)
 {
 	fputs("Usage: aero-init [OPTIONS] -- COMMAND [ARGS...]\n"
+	      "       aero-init capture [--root DIR] [-o FILE] [--env NAME]...\n"
+	      "       aero-init diff [--json] A.json B.json\n"
 	      "\n"
 	      "Runs COMMAND as the experiment under a supervisor fit to be PID 1: it reaps\n"
 	      "zombies, forwards signals to the experiment's process group, gives every\n"

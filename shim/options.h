@@ -35,7 +35,12 @@ struct aero_init_options {
 	bool remap_exit[256]; /* exit statuses reported as 0 */
 	/* rewrite[S] is the signal forwarded when S arrives: S itself, another, or 0 to drop. */
 	int rewrite[AERO_SIGNAL_LIMIT];
-	char **command; /* NULL-terminated; points into argv */
+	bool seed_given; /* --seed or AERO_SEED; else one is drawn from the OS */
+	unsigned long long seed;
+	bool deterministic;  /* export the determinism settings */
+	const char *run_dir; /* where the manifest goes; NULL for none */
+	bool capture;        /* capture the environment before the experiment starts */
+	char **command;      /* NULL-terminated; points into argv */
 };
 
 /* Fills *opts from the AERO_* environment, then argv (options win).

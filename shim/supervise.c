@@ -9,6 +9,7 @@
 
 #include "descendants.h"
 #include "log.h"
+#include "prepare.h"
 #include "signame.h"
 #include "spawn.h"
 
@@ -284,6 +285,10 @@ int aero_supervise(const struct aero_init_options *opts)
 		return AERO_EXIT_INTERNAL;
 	}
 	become_subreaper();
+
+	const int prepared = aero_prepare_run(opts);
+	if (prepared != 0)
+		return prepared;
 
 	struct aero_spawned spawned;
 	const int spawn_status = aero_spawn(opts->command, &spawned);

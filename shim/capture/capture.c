@@ -7,8 +7,10 @@
 #include "files.h"
 #include "probes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static const struct aero_probe probes[] = {
         {"run", aero_probe_run},
@@ -99,4 +101,56 @@ cJSON *aero_capture(const struct aero_capture_ctx *ctx)
 oom:
 	cJSON_Delete(manifest);
 	return NULL;
+}
+
+int aero_capture_setup_add_env(struct aero_capture_setup *setup, const char *name)
+{
+	char **bigger = realloc(setup->env_keep, (setup->env_count + 2) * sizeof(char *));
+	if (bigger == NULL)
+		return aero_error_set("out of memory");
+	setup->env_keep = bigger;
+	bigger[setup->env_count] = strdup(name);
+	if (bigger[setup->env_count] == NULL)
+		return aero_error_set("out of memory");
+	bigger[++setup->env_count] = NULL;
+	return 0;
+}
+
+int aero_capture_setup_init(struct aero_capture_setup *setup)
+{
+	memset(setup, 0, sizeof(*setup));
+	const char *list = getenv("AERO_CAPTURE_ENV");
+	char *copy = list != NULL ? strdup(list) : NULL;
+	if (list != NULL && copy == NULL)
+		return aero_error_set("out of memory");
+	char *save = NULL;
+	int rc = 0;
+	for (char *n = copy != NULL ? strtok_r(copy, ",", &save) : NULL; n != NULL && rc == 0;
+	     n = strtok_r(NULL, ",", &save))
+		rc = aero_capture_setup_add_env(setup, n);
+	free(copy);
+	if (rc < 0)
+		return -1;
+
+	const char *salt = getenv("AERO_REDACT_SALT");
+	if (salt != NULL && *salt != '\0') {
+		setup->salt = strdup(salt);
+		return setup->salt != NULL ? 0 : aero_error_set("out of memory");
+	}
+	unsigned char bytes[16];
+	setup->salt = malloc(2 * sizeof(bytes) + 1);
+	if (setup->salt == NULL || getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
+		return aero_error_set("cannot make a salt for redacted values");
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		(void)snprintf(setup->salt + 2 * i, 3, "%02x", bytes[i]);
+	return 0;
+}
+
+void aero_capture_setup_free(struct aero_capture_setup *setup)
+{
+	for (size_t i = 0; i < setup->env_count; i++)
+		free(setup->env_keep[i]);
+	free(setup->env_keep);
+	free(setup->salt);
+	memset(setup, 0, sizeof(*setup));
 }

@@ -32,6 +32,24 @@ struct aero_probe {
  * NULL only when out of memory. */
 cJSON *aero_capture(const struct aero_capture_ctx *ctx);
 
+/* What both `aero-init capture` and the capture at start take from the
+ * environment: the variables AERO_CAPTURE_ENV names, and the salt of
+ * redacted values (AERO_REDACT_SALT, else random). */
+struct aero_capture_setup {
+	char **env_keep; /* NULL-terminated */
+	size_t env_count;
+	char *salt;
+};
+
+/* Reads AERO_CAPTURE_ENV and AERO_REDACT_SALT. 0, or -1 with aero_error set. */
+int aero_capture_setup_init(struct aero_capture_setup *setup);
+
+/* Records one more variable name to capture. */
+int aero_capture_setup_add_env(struct aero_capture_setup *setup, const char *name);
+
+/* Frees what the setup holds. */
+void aero_capture_setup_free(struct aero_capture_setup *setup);
+
 /* The sections the fingerprint covers: what makes two environments equal. */
 extern const char *const aero_fingerprint_sections[];
 

@@ -164,3 +164,42 @@ int aero_json_sort_array(cJSON *array, const char *key1, const char *key2)
 	free(items);
 	return 0;
 }
+
+int aero_json_add_setting(cJSON *object, const char *name, const char *value, const char *source)
+{
+	cJSON *entry = aero_json_add_object(object, name);
+	if (entry == NULL || aero_json_add_string(entry, "value", value) < 0 ||
+	    aero_json_add_string(entry, "source", source) < 0)
+		return -1;
+	return 0;
+}
+
+int aero_file_write_atomic(const char *path, const char *text)
+{
+	const size_t len = strlen(path) + 24;
+	char *tmp = malloc(len);
+	if (tmp == NULL)
+		return aero_error_set("out of memory");
+	(void)snprintf(tmp, len, "%s.tmp.%d", path, (int)getpid());
+	const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = fd < 0 ? aero_error_set("cannot create %s: %s", tmp, strerror(errno)) : 0;
+	for (size_t done = 0, total = strlen(text); rc == 0 && done < total;) {
+		const ssize_t n = write(fd, text + done, total - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
+		else
+			done += (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = aero_error_set("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+	if (rc < 0 && fd >= 0)
+		(void)unlink(tmp);
+	free(tmp);
+	return rc;
+}

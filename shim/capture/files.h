@@ -28,6 +28,13 @@ int aero_json_add_number(cJSON *object, const char *key, double value);
 cJSON *aero_json_add_object(cJSON *object, const char *key);
 cJSON *aero_json_add_array(cJSON *object, const char *key);
 
+/* Adds name: {"value": value, "source": source}, for settings that say who set them. */
+int aero_json_add_setting(cJSON *object, const char *name, const char *value, const char *source);
+
+/* Writes text to path through a temporary file, fsync and rename, so that
+ * readers never see half of it. */
+int aero_file_write_atomic(const char *path, const char *text);
+
 /* Sorts an array of objects by the string members key1, then key2 (may be NULL). */
 int aero_json_sort_array(cJSON *array, const char *key1, const char *key2);
 

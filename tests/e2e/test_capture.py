@@ -252,7 +252,8 @@ def documented_fields():
 def field_paths(value, prefix=""):
     if isinstance(value, dict):
         for key, child in value.items():
-            if prefix in ("env", "system.os", "system.rlimits"):
+            if prefix in ("env", "system.os", "system.rlimits", "seed.derived",
+                          "determinism.set"):
                 key = "<KEY>"
             path = prefix + "." + key if prefix else key
             yield path
@@ -262,13 +263,17 @@ def field_paths(value, prefix=""):
             yield from field_paths(child, prefix + "[]")
 
 
-def test_every_field_is_documented(aero_init, rootfs):
+def test_every_field_is_documented(aero_init, rootfs, tmp_path):
     documented = documented_fields()
     paths = set()
     for args in ([], ["--root", rootfs]) + tuple(["--root", os.path.join(FIXTURES, f)]
                                                 for f in ("h200", "alpine", "distroless")):
         manifest, _ = capture(aero_init, *args, env={"TF_TOKEN_X": "v", "OMP_NUM_THREADS": "1"})
         paths |= set(field_paths(manifest))
+    run_dir = tmp_path / "run"
+    subprocess.run([aero_init, "--deterministic", "--run-dir", str(run_dir), "--", "true"],
+                   check=True, env={**os.environ, "AERO_TASK": "t", "XLA_FLAGS": "--x"})
+    paths |= set(field_paths(json.loads((run_dir / "manifest.json").read_text())))
     errors = {p for p in paths if p.endswith(".error")}
     missing = sorted(p for p in paths - errors - documented)
     assert not missing, "fields missing from doc/manifest.md: %s" % missing
