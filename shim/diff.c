@@ -174,46 +174,47 @@ static void diff_packages(struct differ *d, const char *what, const cJSON *a, co
 	}
 }
 
-static const cJSON *find_environment(const cJSON *list, const char *path)
+static const cJSON *find_environment(const cJSON *list, const char *key, const char *value)
 {
 	const cJSON *env;
 	cJSON_ArrayForEach(env, list)
 	{
-		if (strcmp(str(env, "path"), path) == 0)
+		if (strcmp(str(env, key), value) == 0)
 			return env;
 	}
 	return NULL;
 }
 
-/* Python environments matched by their path. */
-static void diff_python(struct differ *d, const cJSON *a, const cJSON *b)
+/* Environments (Python site directories, conda prefixes) matched by key,
+ * then their packages by name. */
+static void diff_environments(struct differ *d, const char *kind, const cJSON *a, const cJSON *b,
+                              const char *key, const char *list)
 {
 	const cJSON *ea = cJSON_GetObjectItemCaseSensitive(a, "environments");
 	const cJSON *eb = cJSON_GetObjectItemCaseSensitive(b, "environments");
 	const cJSON *env;
 	cJSON_ArrayForEach(env, ea)
 	{
-		const cJSON *other = find_environment(eb, str(env, "path"));
+		const cJSON *other = find_environment(eb, key, str(env, key));
 		if (other == NULL) {
-			add_change(d, "packages", "python", "removed", str(env, "path"), NULL,
-			           NULL);
+			add_change(d, "packages", kind, "removed", str(env, key), NULL, NULL);
 			continue;
 		}
-		const size_t len = strlen(str(env, "path")) + 8;
+		const size_t len = strlen(kind) + strlen(str(env, key)) + 2;
 		char *what = malloc(len);
 		if (what == NULL) {
 			d->failed = true;
 			return;
 		}
-		(void)snprintf(what, len, "python %s", str(env, "path"));
-		diff_packages(d, what, cJSON_GetObjectItemCaseSensitive(env, "distributions"),
-		              cJSON_GetObjectItemCaseSensitive(other, "distributions"), true);
+		(void)snprintf(what, len, "%s %s", kind, str(env, key));
+		diff_packages(d, what, cJSON_GetObjectItemCaseSensitive(env, list),
+		              cJSON_GetObjectItemCaseSensitive(other, list), true);
 		free(what);
 	}
 	cJSON_ArrayForEach(env, eb)
 	{
-		if (find_environment(ea, str(env, "path")) == NULL)
-			add_change(d, "packages", "python", "added", str(env, "path"), NULL, NULL);
+		if (find_environment(ea, key, str(env, key)) == NULL)
+			add_change(d, "packages", kind, "added", str(env, key), NULL, NULL);
 	}
 }
 
@@ -269,7 +270,11 @@ static void diff_value(struct differ *d, const char *path, const cJSON *a, const
 		return;
 	}
 	if (strcmp(path, "packages.python") == 0) {
-		diff_python(d, a, b);
+		diff_environments(d, "python", a, b, "path", "distributions");
+		return;
+	}
+	if (strcmp(path, "packages.conda") == 0) {
+		diff_environments(d, "conda", a, b, "prefix", "packages");
 		return;
 	}
 	if (is_word_list(path)) {

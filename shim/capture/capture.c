@@ -26,6 +26,8 @@ static const struct aero_probe probes[] = {
         {"packages.dpkg", aero_probe_dpkg},
         {"packages.apk", aero_probe_apk},
         {"packages.python", aero_probe_python},
+        {"packages.conda", aero_probe_conda},
+        {"packages.rpm", aero_probe_rpm},
         {"gpu", aero_probe_gpu},
         {"env", aero_probe_env},
 };

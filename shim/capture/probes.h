@@ -28,6 +28,10 @@ int aero_probe_k8s(const struct aero_capture_ctx *ctx, cJSON *part);
 int aero_probe_dpkg(const struct aero_capture_ctx *ctx, cJSON *part);
 /* packages.apk: /lib/apk/db/installed. */
 int aero_probe_apk(const struct aero_capture_ctx *ctx, cJSON *part);
+/* packages.conda: conda environments' conda-meta records. */
+int aero_probe_conda(const struct aero_capture_ctx *ctx, cJSON *part);
+/* packages.rpm: says whether an RPM database is there (not read yet). */
+int aero_probe_rpm(const struct aero_capture_ctx *ctx, cJSON *part);
 /* packages.python: the distributions of every Python environment found. */
 int aero_probe_python(const struct aero_capture_ctx *ctx, cJSON *part);
 /* gpu: the NVIDIA driver and devices from /proc/driver/nvidia, CUDA version files. */

@@ -150,6 +150,22 @@ def test_rlimits_of_the_running_system(aero_init):
     assert manifest["system"]["rlimits"]["nofile"] == {"soft": soft, "hard": hard}
 
 
+def test_conda_environments(aero_init):
+    manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "h200"))
+    envs = manifest["packages"]["conda"]["environments"]
+    assert [e["prefix"] for e in envs] == ["/opt/conda", "/opt/conda/envs/train"]
+    assert envs[1]["packages"] == [{"name": "pytorch", "version": "2.5.1",
+                                    "build": "cuda12_py312", "channel": "pytorch"}]
+
+
+def test_rpm_is_said_to_be_not_captured(aero_init):
+    manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "fedora"))
+    assert manifest["packages"]["rpm"] == {
+        "database": "/var/lib/rpm/rpmdb.sqlite",
+        "not_captured": "reading RPM databases is not supported yet"}
+    assert manifest["packages"]["dpkg"] == {"absent": "no dpkg database"}
+
+
 def test_alpine_fixture(aero_init):
     manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "alpine"))
     apk = manifest["packages"]["apk"]
@@ -267,7 +283,7 @@ def test_every_field_is_documented(aero_init, rootfs, tmp_path):
     documented = documented_fields()
     paths = set()
     for args in ([], ["--root", rootfs]) + tuple(["--root", os.path.join(FIXTURES, f)]
-                                                for f in ("h200", "alpine", "distroless")):
+                                                for f in ("h200", "alpine", "distroless", "fedora")):
         manifest, _ = capture(aero_init, *args, env={"TF_TOKEN_X": "v", "OMP_NUM_THREADS": "1"})
         paths |= set(field_paths(manifest))
     run_dir = tmp_path / "run"

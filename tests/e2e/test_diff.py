@@ -64,6 +64,9 @@ def plant(tree, change):
     elif change == "libc":
         libc = tree / "lib/x86_64-linux-gnu/libc.so.6"
         libc.write_bytes(libc.read_bytes().replace(b"2.39", b"2.40"))
+    elif change == "conda package added":
+        (tree / "opt/conda/envs/train/conda-meta/numpy-2.1.0-py312.json").write_text(
+            '{"name": "numpy", "version": "2.1.0", "build": "py312", "channel": "conda-forge"}')
     elif change == "memory limit":
         (tree / "sys/fs/cgroup/memory.max").write_text("max\n")
 
@@ -79,6 +82,7 @@ def plant(tree, change):
     ("python wheel downgraded", {}, "python /opt/app/.venv/lib/python3.12/site-packages: "
                                     "downgraded torch 2.11.0+cu130 -> 2.10.1+cu130\n"),
     ("libc", {}, "  version: changed 2.39 -> 2.40\n"),
+    ("conda package added", {}, "  conda /opt/conda/envs/train: added numpy 2.1.0\n"),
     ("memory limit", {}, "limits:\n  cgroup.memory_max: changed 2147483648 -> max\n"),
     (None, {"OMP_NUM_THREADS": "8"}, "env:\n  OMP_NUM_THREADS: changed 4 -> 8\n"),
 ])
