@@ -218,8 +218,11 @@ int aero_probe_gpu(const struct aero_capture_ctx *ctx, cJSON *part)
 	if (version_text == NULL) {
 		if (cJSON_AddFalseToObject(part, "present") == NULL)
 			return aero_error_set("out of memory");
-		const int rc = add_cuda_toolkit(ctx, part);
-		return rc < 0 ? rc : add_library_versions(ctx, part);
+		int rc = add_cuda_toolkit(ctx, part);
+		if (rc == 0)
+			rc = add_library_versions(ctx, part);
+		/* nvidia-smi without the kernel module says why: worth recording. */
+		return rc < 0 ? rc : aero_gpu_add_smi(ctx, part);
 	}
 	char *driver = first_version(version_text);
 	int rc = cJSON_AddTrueToObject(part, "present") != NULL ? 0
@@ -239,5 +242,7 @@ int aero_probe_gpu(const struct aero_capture_ctx *ctx, cJSON *part)
 		rc = add_cuda_toolkit(ctx, part);
 	if (rc == 0)
 		rc = add_library_versions(ctx, part);
+	if (rc == 0)
+		rc = aero_gpu_add_smi(ctx, part);
 	return rc;
 }

@@ -39,6 +39,12 @@ int aero_probe_gpu(const struct aero_capture_ctx *ctx, cJSON *part);
 /* Adds gpu.wheels: the CUDA stack's versions from the nvidia-* Python wheels
  * found by the python probe (modern images carry CUDA inside site-packages). */
 int aero_gpu_add_wheels(const cJSON *python, cJSON *gpu);
+/* Adds memory, compute capability and the driver's CUDA version from
+ * nvidia-smi, run with a hard deadline (AERO_GPU_TIMEOUT, default 5 s); a
+ * failure is recorded as gpu.smi_error. Running system only. */
+int aero_gpu_add_smi(const struct aero_capture_ctx *ctx, cJSON *gpu);
+/* nvidia-smi's "BUS, NAME, MEMORY_MIB, COMPUTE_CAP" lines into gpu.devices. */
+int aero_parse_smi_query(const char *text, cJSON *gpu);
 /* env: allow-listed variables, secrets redacted with a salted hash. */
 int aero_probe_env(const struct aero_capture_ctx *ctx, cJSON *part);
 

@@ -166,6 +166,51 @@ def test_rpm_is_said_to_be_not_captured(aero_init):
     assert manifest["packages"]["dpkg"] == {"absent": "no dpkg database"}
 
 
+FAKE_SMI = """#!/bin/sh
+# nvidia-smi's output on the H200 machine of shared/reference/gpu-facts.md
+if [ "$1" = "--query-gpu=pci.bus_id,name,memory.total,compute_cap" ]; then
+    echo "00000000:00:06.0, NVIDIA H200, 143771, 9.0"
+    exit 0
+fi
+echo "| NVIDIA-SMI 580.159.04   Driver Version: 580.159.04     CUDA Version: 13.0     |"
+"""
+
+
+def fake_smi(tmp_path, body):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text(body)
+    smi.chmod(0o755)
+    return {"PATH": "%s:%s" % (bin_dir, os.environ["PATH"])}
+
+
+def test_nvidia_smi_facts(aero_init, tmp_path):
+    manifest, _ = capture(aero_init, env=fake_smi(tmp_path, FAKE_SMI))
+    gpu = manifest["gpu"]
+    assert gpu["cuda_driver_version"] == "13.0"
+    device = [d for d in gpu["devices"] if d["bus"] == "0000:00:06.0"][0]
+    assert device["memory_total_mib"] == 143771 and device["compute_capability"] == "9.0"
+
+
+def test_a_hanging_nvidia_smi_is_killed_in_time(aero_init, tmp_path):
+    import time
+    pid_file = tmp_path / "pid"
+    env = fake_smi(tmp_path, "#!/bin/sh\nsleep 60 &\necho $! > %s\nwait\n" % pid_file)
+    began = time.monotonic()
+    manifest, _ = capture(aero_init, env={**env, "AERO_GPU_TIMEOUT": "300ms"})
+    assert time.monotonic() - began < 5
+    assert "did not answer in time and was killed" in manifest["gpu"]["smi_error"]
+    sleeper = int(pid_file.read_text())
+    time.sleep(0.2)
+    try:
+        with open("/proc/%d/stat" % sleeper) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        state = None
+    assert state in (None, "Z"), "the helper's own child survived"
+
+
 def test_alpine_fixture(aero_init):
     manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "alpine"))
     apk = manifest["packages"]["apk"]

@@ -176,6 +176,30 @@ static void test_nvidia_information(void **state)
 	cJSON_Delete(out);
 }
 
+static void test_smi_query(void **state)
+{
+	(void)state;
+	cJSON *gpu = cJSON_CreateObject();
+	cJSON *devices = cJSON_AddArrayToObject(gpu, "devices");
+	cJSON *known = cJSON_CreateObject();
+	cJSON_AddStringToObject(known, "bus", "0000:00:06.0");
+	cJSON_AddStringToObject(known, "model", "NVIDIA H200");
+	cJSON_AddItemToArray(devices, known);
+	assert_int_equal(aero_parse_smi_query("00000000:00:06.0, NVIDIA H200, 143771, 9.0\n"
+	                                      "00000001:0A:00.0, NVIDIA H100, 81559, 9.0\n"
+	                                      "garbage line\n",
+	                                      gpu),
+	                 0);
+	assert_int_equal(cJSON_GetArraySize(devices), 2);
+	const cJSON *first = cJSON_GetArrayItem(devices, 0);
+	assert_string_equal(member(first, "compute_capability"), "9.0");
+	assert_int_equal(cJSON_GetObjectItem(first, "memory_total_mib")->valueint, 143771);
+	const cJSON *second = cJSON_GetArrayItem(devices, 1);
+	assert_string_equal(member(second, "bus"), "0001:0a:00.0");
+	assert_string_equal(member(second, "model"), "NVIDIA H100");
+	cJSON_Delete(gpu);
+}
+
 static void test_python_metadata(void **state)
 {
 	(void)state;
@@ -216,6 +240,7 @@ int main(void)
 	        cmocka_unit_test(test_cpuinfo),
 	        cmocka_unit_test(test_nvidia_information),
 	        cmocka_unit_test(test_python_metadata),
+	        cmocka_unit_test(test_smi_query),
 	        cmocka_unit_test(test_secret_names),
 	};
 	return cmocka_run_group_tests_name("capture", tests, NULL, NULL);
