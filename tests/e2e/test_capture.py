@@ -123,6 +123,25 @@ def test_h200_fixture(aero_init):
     assert manifest["system"]["os"]["VERSION_ID"] == "24.04"
 
 
+def test_h100_fixture_and_a_capture_from_that_machine(aero_init):
+    """The tree holds /proc files copied from an H100 machine; the manifest
+    beside it was captured there by aero-init itself (with nvidia-smi)."""
+    manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "h100"))
+    device = manifest["gpu"]["devices"][0]
+    assert device["model"] == "NVIDIA H100 80GB HBM3"
+    assert device["uuid"] == "GPU-597f2364-e8c8-caed-3f8d-800bfee1edaa"
+    assert manifest["system"]["os"]["VERSION_ID"] == "24.04"
+    with open(os.path.join(FIXTURES, "manifests", "h100-capture.json")) as f:
+        real = json.load(f)
+    real_device = real["gpu"]["devices"][0]
+    assert real_device["uuid"] == device["uuid"]
+    assert real_device["memory_total_mib"] == 81559
+    assert real_device["compute_capability"] == "9.0"
+    assert real["gpu"]["cuda_driver_version"] == "13.0"
+    assert real["gpu"]["libraries"]["cudnn"] == "9.14.0"
+    assert real["gpu"]["wheels"]["cudnn"] == "9.19.0.56"
+
+
 def test_cgroup_v2_limits(aero_init):
     manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "h200"))
     assert manifest["system"]["cgroup"] == {
