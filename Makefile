@@ -154,8 +154,9 @@ $(BUILD)/bench/startup: bench/startup.c
 	@mkdir -p $(@D)
 	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $< -o $@
 
-bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup
+bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup rootfs
 	bench/startup.sh $(BUILD)/static/aero-init
+	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 
 install: all
 	install -D -m 0755 $(BUILD)/aero-init $(DESTDIR)$(PREFIX)/bin/aero-init

@@ -10,7 +10,7 @@ packages=(
 	libcurl4-openssl-dev libcjson-dev libseccomp-dev libcap-dev libc-ares-dev
 	libssl-dev libcmocka-dev
 	python3 python3-pytest bash util-linux procps groff-base
-	tini dumb-init debootstrap
+	tini dumb-init debootstrap time
 	clang-tidy cppcheck clang-format
 )
 

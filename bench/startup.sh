@@ -1,7 +1,9 @@
 #!/bin/sh
 # Start-up cost of aero-init against Debian's tini, tini-static and dumb-init:
 # each runs /bin/true, interleaved, many rounds. Ratios are to tini-static,
-# the target being aero-init (static) within 1.2x of it.
+# the target being aero-init (static, no capture: no run directory) within
+# 1.2x of it. "aero+capture" is aero-init capturing the whole environment and
+# writing the manifest to a run directory before it starts the command.
 # Usage: bench/startup.sh [AERO_INIT] [ITERATIONS]
 set -eu
 aero_init=${1:-build/static/aero-init}
@@ -10,6 +12,8 @@ harness=${HARNESS:-build/bench/startup}
 for peer in /usr/bin/tini /usr/bin/tini-static /usr/bin/dumb-init; do
 	[ -x "$peer" ] || { echo "bench: $peer is missing: apt-get install tini dumb-init" >&2; exit 2; }
 done
+run_dir=$(mktemp -d)
+trap 'rm -rf "$run_dir"' EXIT
 echo "bench/startup: $iterations rounds, each init running /bin/true (not PID 1; tini with -s)"
 # tini's only way to be quiet when not PID 1 is to be a subreaper, as aero-init is.
 "$harness" "$iterations" \
@@ -17,4 +21,5 @@ echo "bench/startup: $iterations rounds, each init running /bin/true (not PID 1;
 	"aero-init=$(realpath "$aero_init") -- /bin/true" \
 	"tini=/usr/bin/tini -s -- /bin/true" \
 	"dumb-init=/usr/bin/dumb-init /bin/true" \
-	"direct=/bin/true"
+	"direct=/bin/true" \
+	"aero+capture=$(realpath "$aero_init") --run-dir $run_dir -- /bin/true"
