@@ -114,3 +114,20 @@ def test_not_a_manifest(aero_init, tmp_path):
     bad.write_text('{"hello": 1}')
     r = subprocess.run([aero_init, "diff", str(bad), str(bad)], capture_output=True, text=True)
     assert r.returncode == 125 and "is not a run manifest" in r.stderr
+
+
+def test_a_different_seed_is_found(aero_init, tmp_path):
+    for name, seed in (("a", "1"), ("b", "2")):
+        subprocess.run([aero_init, "--seed", seed, "--run-dir", str(tmp_path / name), "--", "true"],
+                       check=True, env={k: v for k, v in os.environ.items()
+                                        if not k.startswith("AERO_")})
+    r = diff(aero_init, tmp_path / "a/manifest.json", tmp_path / "b/manifest.json")
+    assert r.returncode == 1
+    assert "seed:\n  base: changed 1 -> 2\n" in r.stdout
+    assert "derived.PYTHONHASHSEED.value: changed" in r.stdout
+    # Same seed, same machine: equivalent, whatever the run ids and times.
+    subprocess.run([aero_init, "--seed", "1", "--run-dir", str(tmp_path / "c"), "--", "true"],
+                   check=True, env={k: v for k, v in os.environ.items()
+                                    if not k.startswith("AERO_")})
+    r = diff(aero_init, tmp_path / "a/manifest.json", tmp_path / "c/manifest.json")
+    assert r.returncode == 0, r.stdout
