@@ -89,16 +89,6 @@ static bool has_string(const cJSON *list, const char *s)
 	return false;
 }
 
-static int warn(cJSON *warnings, const char *text)
-{
-	cJSON *item = cJSON_CreateString(text);
-	if (item == NULL || !cJSON_AddItemToArray(warnings, item)) {
-		cJSON_Delete(item);
-		return aero_error_set("out of memory");
-	}
-	return 0;
-}
-
 static int add_warnings(const struct aero_init_options *opts, const cJSON *manifest,
                         cJSON *warnings)
 {
@@ -109,24 +99,27 @@ static int add_warnings(const struct aero_init_options *opts, const cJSON *manif
 	const char *tf32 = getenv("NVIDIA_TF32_OVERRIDE");
 	int rc = 0;
 	if (!opts->seed_given)
-		rc = warn(warnings,
-		          "no seed given: a random base seed was drawn and recorded; pass "
-		          "--seed or AERO_SEED to repeat it");
+		rc = aero_json_append_string(
+		        warnings, "no seed given: a random base seed was drawn and recorded; pass "
+		                  "--seed or AERO_SEED to repeat it");
 	if (rc == 0 && getenv("OMP_NUM_THREADS") == NULL && usable_cpus(manifest) > 1)
-		rc = warn(warnings,
-		          "thread counts are not pinned (OMP_NUM_THREADS is unset) on a "
-		          "machine with several CPUs: reductions may run in another order; "
-		          "use --deterministic or set OMP_NUM_THREADS");
+		rc = aero_json_append_string(
+		        warnings, "thread counts are not pinned (OMP_NUM_THREADS is unset) on a "
+		                  "machine with several CPUs: reductions may run in another order; "
+		                  "use --deterministic or set OMP_NUM_THREADS");
 	if (rc == 0 && has_gpu && (tf32 == NULL || strcmp(tf32, "0") != 0))
-		rc = warn(warnings, "TF32 is allowed on the GPU (NVIDIA_TF32_OVERRIDE is not 0): "
-		                    "matrix products lose precision in ways that vary");
+		rc = aero_json_append_string(
+		        warnings, "TF32 is allowed on the GPU (NVIDIA_TF32_OVERRIDE is not 0): "
+		                  "matrix products lose precision in ways that vary");
 	if (rc == 0 && has_gpu && getenv("CUBLAS_WORKSPACE_CONFIG") == NULL)
-		rc = warn(warnings, "CUBLAS_WORKSPACE_CONFIG is unset: cuBLAS may choose "
-		                    "nondeterministic algorithms");
+		rc = aero_json_append_string(warnings,
+		                             "CUBLAS_WORKSPACE_CONFIG is unset: cuBLAS may choose "
+		                             "nondeterministic algorithms");
 	if (rc == 0 && has_string(cJSON_GetObjectItemCaseSensitive(cpu, "fp_relevant"), "avx512f"))
-		rc = warn(warnings,
-		          "AVX-512 is present: BLAS, numpy and torch pick kernels that round "
-		          "differently on CPUs without it, so results may differ elsewhere");
+		rc = aero_json_append_string(
+		        warnings,
+		        "AVX-512 is present: BLAS, numpy and torch pick kernels that round "
+		        "differently on CPUs without it, so results may differ elsewhere");
 	return rc;
 }
 

@@ -258,6 +258,13 @@ static bool is_word_list(const char *path)
 	return false;
 }
 
+/* Counts follow from the lists they count; salted hashes of secrets differ
+ * whenever the salt does: neither is compared. */
+static bool is_compared(const char *key)
+{
+	return strcmp(key, "count") != 0 && strcmp(key, "salted_sha256") != 0;
+}
+
 /* Everything else: objects member by member, other values as a whole. */
 static void diff_value(struct differ *d, const char *path, const cJSON *a, const cJSON *b)
 {
@@ -285,10 +292,7 @@ static void diff_value(struct differ *d, const char *path, const cJSON *a, const
 		const cJSON *member;
 		cJSON_ArrayForEach(member, a)
 		{
-			/* Counts follow from the lists they count; salted hashes of
-			 * secrets differ whenever the salt does. */
-			if (strcmp(member->string, "count") == 0 ||
-			    strcmp(member->string, "salted_sha256") == 0)
+			if (!is_compared(member->string))
 				continue;
 			char *sub = join_path(path, member->string);
 			if (sub == NULL) {
@@ -306,8 +310,7 @@ static void diff_value(struct differ *d, const char *path, const cJSON *a, const
 		cJSON_ArrayForEach(member, b)
 		{
 			if (cJSON_GetObjectItemCaseSensitive(a, member->string) != NULL ||
-			    strcmp(member->string, "count") == 0 ||
-			    strcmp(member->string, "salted_sha256") == 0)
+			    !is_compared(member->string))
 				continue;
 			char *sub = join_path(path, member->string);
 			if (sub == NULL) {

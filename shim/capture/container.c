@@ -14,16 +14,6 @@
 /* The inode of the initial PID namespace (PROC_PID_INIT_INO). */
 #define INITIAL_PID_NAMESPACE 0xEFFFFFFCUL
 
-static int add_evidence(cJSON *evidence, const char *text)
-{
-	cJSON *item = cJSON_CreateString(text);
-	if (item == NULL || !cJSON_AddItemToArray(evidence, item)) {
-		cJSON_Delete(item);
-		return aero_error_set("out of memory");
-	}
-	return 0;
-}
-
 int aero_probe_container(const struct aero_capture_ctx *ctx, cJSON *part)
 {
 	cJSON *evidence = aero_json_add_array(part, "evidence");
@@ -34,7 +24,7 @@ int aero_probe_container(const struct aero_capture_ctx *ctx, cJSON *part)
 
 	struct stat st;
 	if (ctx->live && stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != INITIAL_PID_NAMESPACE)
-		rc = add_evidence(evidence, "pid namespace");
+		rc = aero_json_append_string(evidence, "pid namespace");
 
 	static const struct {
 		const char *file, *runtime;
@@ -44,7 +34,7 @@ int aero_probe_container(const struct aero_capture_ctx *ctx, cJSON *part)
 		if (path == NULL)
 			return -1;
 		if (stat(path, &st) == 0) {
-			rc = add_evidence(evidence, markers[i].file);
+			rc = aero_json_append_string(evidence, markers[i].file);
 			runtime = markers[i].runtime;
 		}
 		free(path);
@@ -58,7 +48,7 @@ int aero_probe_container(const struct aero_capture_ctx *ctx, cJSON *part)
 	     i++) {
 		if (strstr(cgroup, cgroup_markers[i]) == NULL)
 			continue;
-		rc = add_evidence(evidence, cgroup_markers[i]);
+		rc = aero_json_append_string(evidence, cgroup_markers[i]);
 		if (runtime == NULL)
 			runtime = cgroup_markers[i];
 	}

@@ -38,12 +38,10 @@ static int add_words(cJSON *array, const char *list)
 		if (n == 0)
 			break;
 		char *word = strndup(p, n);
-		cJSON *item = word != NULL ? cJSON_CreateString(word) : NULL;
+		const int rc = aero_json_append_string(array, word);
 		free(word);
-		if (item == NULL || !cJSON_AddItemToArray(array, item)) {
-			cJSON_Delete(item);
-			return aero_error_set("out of memory");
-		}
+		if (rc < 0)
+			return -1;
 		p += n;
 	}
 	return 0;
@@ -55,13 +53,8 @@ static int add_fp_relevant(cJSON *part, const char *flags)
 	if (fp == NULL)
 		return -1;
 	for (size_t i = 0; i < sizeof(fp_flags) / sizeof(fp_flags[0]); i++) {
-		if (!has_word(flags, fp_flags[i]))
-			continue;
-		cJSON *item = cJSON_CreateString(fp_flags[i]);
-		if (item == NULL || !cJSON_AddItemToArray(fp, item)) {
-			cJSON_Delete(item);
-			return aero_error_set("out of memory");
-		}
+		if (has_word(flags, fp_flags[i]) && aero_json_append_string(fp, fp_flags[i]) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -233,13 +226,8 @@ static int add_cpuid(cJSON *part)
 	    aero_json_add_number(cpuid, "stepping", a & 0xf) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
-		if (!features[i].present)
-			continue;
-		cJSON *item = cJSON_CreateString(features[i].name);
-		if (item == NULL || !cJSON_AddItemToArray(list, item)) {
-			cJSON_Delete(item);
-			return aero_error_set("out of memory");
-		}
+		if (features[i].present && aero_json_append_string(list, features[i].name) < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -203,3 +203,13 @@ int aero_file_write_atomic(const char *path, const char *text)
 	free(tmp);
 	return rc;
 }
+
+int aero_json_append_string(cJSON *array, const char *text)
+{
+	cJSON *item = text != NULL ? cJSON_CreateString(text) : NULL;
+	if (item == NULL || !cJSON_AddItemToArray(array, item)) {
+		cJSON_Delete(item);
+		return aero_error_set("out of memory");
+	}
+	return 0;
+}

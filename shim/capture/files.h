@@ -24,6 +24,9 @@ char *aero_line_value(const char *start);
 int aero_json_add_string(cJSON *object, const char *key, const char *value);
 int aero_json_add_number(cJSON *object, const char *key, double value);
 
+/* Appends a string to an array; -1 with aero_error set when out of memory. */
+int aero_json_append_string(cJSON *array, const char *text);
+
 /* Adds an object or array member and returns it; NULL when out of memory. */
 cJSON *aero_json_add_object(cJSON *object, const char *key);
 cJSON *aero_json_add_array(cJSON *object, const char *key);

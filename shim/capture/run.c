@@ -47,12 +47,10 @@ static int add_command(const struct aero_capture_ctx *ctx, cJSON *part)
 			redact_next = eq == NULL && option_is_secret(*a, strlen(*a));
 			text = strdup(*a);
 		}
-		cJSON *item = text != NULL ? cJSON_CreateString(text) : NULL;
+		const int rc = aero_json_append_string(argv, text);
 		free(text);
-		if (item == NULL || !cJSON_AddItemToArray(argv, item)) {
-			cJSON_Delete(item);
-			return aero_error_set("out of memory");
-		}
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
