@@ -212,6 +212,48 @@ static int find_venvs(const struct aero_capture_ctx *ctx, const char *dir, int d
 	return rc;
 }
 
+/* On the running system, every interpreter whose bin/ is on PATH counts
+ * wherever it lives: a venv (activated, or put there by an image's ENV), or a
+ * prefix of its own such as /opt/python or ~/.local. */
+static int find_path_venvs(const struct aero_capture_ctx *ctx, cJSON *environments)
+{
+	const char *path = getenv("PATH");
+	char *dirs = ctx->live && path != NULL ? strdup(path) : NULL;
+	char *save = NULL;
+	int rc = 0;
+	for (char *d = dirs != NULL ? strtok_r(dirs, ":", &save) : NULL; d != NULL && rc == 0;
+	     d = strtok_r(NULL, ":", &save)) {
+		const size_t len = strlen(d);
+		if (len <= 4 || strcmp(d + len - 4, "/bin") != 0 || d[0] != '/')
+			continue;
+		d[len - 4] = '\0'; /* the venv is bin/'s parent */
+		if (*d == '\0')
+			continue;
+		bool seen = false; /* found already under one of the usual places? */
+		const cJSON *env;
+		cJSON_ArrayForEach(env, environments)
+		{
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(env, "path");
+			seen = seen ||
+			       (cJSON_IsString(p) && strncmp(p->valuestring, d, len - 4) == 0 &&
+			        p->valuestring[len - 4] == '/');
+		}
+		if (seen)
+			continue;
+		const int before = cJSON_GetArraySize(environments);
+		rc = find_venvs(ctx, d, 0, environments);
+		if (rc == 0 && cJSON_GetArraySize(environments) == before) {
+			char *pattern = join(d, "lib/python3*/site-packages");
+			rc = pattern != NULL ? for_each_match(ctx, pattern, "interpreter",
+			                                      environments, add_environment)
+			                     : aero_error_set("out of memory");
+			free(pattern);
+		}
+	}
+	free(dirs);
+	return rc;
+}
+
 int aero_probe_python(const struct aero_capture_ctx *ctx, cJSON *part)
 {
 	cJSON *environments = aero_json_add_array(part, "environments");
@@ -228,5 +270,7 @@ int aero_probe_python(const struct aero_capture_ctx *ctx, cJSON *part)
 		if (rc < 0)
 			return -1;
 	}
+	if (find_path_venvs(ctx, environments) < 0)
+		return -1;
 	return aero_json_sort_array(environments, "path", NULL);
 }

@@ -230,6 +230,24 @@ def test_a_hanging_nvidia_smi_is_killed_in_time(aero_init, tmp_path):
     assert state in (None, "Z"), "the helper's own child survived"
 
 
+def test_interpreters_on_path_are_found_anywhere(aero_init, tmp_path):
+    venv = tmp_path / "deep" / "er" / "env"
+    prefix = tmp_path / "prefix"
+    for root, name in ((venv, "in-venv"), (prefix, "in-prefix")):
+        (root / "bin").mkdir(parents=True)
+        info = root / "lib/python3.12/site-packages" / (name + "-1.0.dist-info")
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text("Name: %s\nVersion: 1.0\n" % name)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    manifest, _ = capture(aero_init, env={
+        "PATH": "%s/bin:%s/bin:%s" % (venv, prefix, os.environ["PATH"])})
+    found = {e["path"]: e for e in manifest["packages"]["python"]["environments"]}
+    in_venv = found[str(venv / "lib/python3.12/site-packages")]
+    in_prefix = found[str(prefix / "lib/python3.12/site-packages")]
+    assert in_venv["kind"] == "venv" and in_venv["distributions"][0]["name"] == "in-venv"
+    assert in_prefix["kind"] == "interpreter"
+
+
 def test_alpine_fixture(aero_init):
     manifest, _ = capture(aero_init, "--root", os.path.join(FIXTURES, "alpine"))
     apk = manifest["packages"]["apk"]
