@@ -95,7 +95,14 @@ class Init:
         return self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
     def kill(self):
+        """After a failed test: end aero-init and what it started (each child
+        leads a process group of its own), so that nothing outlives the test."""
         if self.proc.poll() is None:
+            for child in children_of(self.pid):
+                try:
+                    os.killpg(child, signal.SIGKILL)
+                except OSError:
+                    pass
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
