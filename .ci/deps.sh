@@ -10,7 +10,7 @@ packages=(
 	libcurl4-openssl-dev libcjson-dev libseccomp-dev libcap-dev libc-ares-dev
 	libssl-dev libcmocka-dev
 	python3 python3-pytest bash util-linux procps groff-base
-	tini dumb-init debootstrap time
+	tini dumb-init debootstrap time docker.io
 	clang-tidy cppcheck clang-format
 )
 
