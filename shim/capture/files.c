@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,4 +214,31 @@ int aero_json_append_string(cJSON *array, const char *text)
 		return aero_error_set("out of memory");
 	}
 	return 0;
+}
+
+const char *aero_root_map(const struct aero_capture_ctx *ctx, const char *path, size_t *len)
+{
+	char *full = aero_root_path(ctx, path);
+	if (full == NULL)
+		return NULL;
+	const int fd = open(full, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *data = MAP_FAILED;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		aero_error_set("cannot open %s: %s", full, fd < 0 ? strerror(errno) : "not a file");
+	else
+		data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	free(full);
+	if (data == MAP_FAILED)
+		return NULL;
+	*len = (size_t)st.st_size;
+	return data;
+}
+
+void aero_root_unmap(const char *data, size_t len)
+{
+	if (data != NULL)
+		(void)munmap((void *)(uintptr_t)data, len);
 }

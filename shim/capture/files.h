@@ -13,6 +13,13 @@ char *aero_root_path(const struct aero_capture_ctx *ctx, const char *path);
  * malloc'd buffer; *len gets its length. NULL with aero_error set. */
 char *aero_root_read(const struct aero_capture_ctx *ctx, const char *path, size_t max, size_t *len);
 
+/* Maps a file of the tree read-only (for large files searched once, such as
+ * libc.so.6); NULL with aero_error set. Release it with aero_root_unmap. */
+const char *aero_root_map(const struct aero_capture_ctx *ctx, const char *path, size_t *len);
+
+/* Releases a mapping made by aero_root_map. */
+void aero_root_unmap(const char *data, size_t len);
+
 /* Reads a whole file by its real path (not relative to the tree). */
 char *aero_file_read(const char *path, size_t max, size_t *len);
 

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIBC_MAX ((size_t)16 * 1024 * 1024)
-
 static const char *const libc_dirs[] = {"/lib/x86_64-linux-gnu",
                                         "/lib/aarch64-linux-gnu",
                                         "/usr/lib/x86_64-linux-gnu",
@@ -32,8 +30,9 @@ static int glibc_banner(const char *data, size_t len, cJSON *part)
 		const size_t n = end != NULL ? (size_t)(end - p) : 0;
 		const char *version = n ? memmem(p, n, "version ", 8) : NULL;
 		if (version != NULL) {
-			const size_t line = strcspn(p, "\n");
-			char *banner = strndup(p, line < n ? line : n);
+			/* Bounded by the NUL found above: the mapping has no terminator. */
+			const char *newline = memchr(p, '\n', n);
+			char *banner = strndup(p, newline != NULL ? (size_t)(newline - p) : n);
 			char *number = strndup(version + 8, strspn(version + 8, "0123456789."));
 			int rc = banner && number ? 1 : aero_error_set("out of memory");
 			const size_t vlen = number ? strlen(number) : 0;
@@ -81,11 +80,11 @@ int aero_probe_libc(const struct aero_capture_ctx *ctx, cJSON *part)
 		char path[128];
 		(void)snprintf(path, sizeof(path), "%s/libc.so.6", libc_dirs[i]);
 		size_t len = 0;
-		char *data = aero_root_read(ctx, path, LIBC_MAX, &len);
+		const char *data = aero_root_map(ctx, path, &len);
 		if (data == NULL)
 			continue;
 		const int rc = glibc_banner(data, len, part);
-		free(data);
+		aero_root_unmap(data, len);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
