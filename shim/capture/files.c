@@ -240,5 +240,5 @@ const char *aero_root_map(const struct aero_capture_ctx *ctx, const char *path, 
 void aero_root_unmap(const char *data, size_t len)
 {
 	if (data != NULL)
-		(void)munmap((void *)(uintptr_t)data, len);
+		(void)munmap((void *)data, len); /* munmap does not write */
 }
