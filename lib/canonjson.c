@@ -97,10 +97,17 @@ static void write_number(struct text *t, double v)
 		append_str(t, "null");
 		return;
 	}
-	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+	if (v == floor(v) && fabs(v) < 9007199254740992.0) {
 		(void)snprintf(buf, sizeof(buf), "%lld", (long long)v);
-	else
-		(void)snprintf(buf, sizeof(buf), "%.17g", v);
+	} else {
+		/* The shortest of %.15g, %.16g and %.17g that reads back as v: 0.4
+		 * stays 0.4, and no value changes on the way through. */
+		for (int digits = 15; digits <= 17; digits++) {
+			(void)snprintf(buf, sizeof(buf), "%.*g", digits, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+	}
 	append_str(t, buf);
 }
 

@@ -1,6 +1,7 @@
 /* Canonical JSON: one byte sequence per value, so that a hash of it is a
  * stable fingerprint. Object keys sorted by their bytes, no whitespace,
- * integers (|n| < 2^53) without fraction or exponent, other numbers as %.17g,
+ * integers (|n| < 2^53) without fraction or exponent, other numbers as the
+ * shortest of %.15g, %.16g, %.17g that reads back exactly,
  * non-finite numbers as null, strings with only the escapes JSON requires. */
 #ifndef AERO_CANONJSON_H
 #define AERO_CANONJSON_H

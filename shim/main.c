@@ -4,6 +4,7 @@
 #include "diff.h"
 #include "error.h"
 #include "log.h"
+#include "log_cmd.h"
 #include "options.h"
 #include "supervise.h"
 #include "version.h"
@@ -21,6 +22,8 @@ int main(int argc, char **argv)
 		return aero_capture_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "diff") == 0)
 		return aero_diff_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "log") == 0)
+		return aero_log_main(argc - 1, argv + 1);
 	if (aero_init_options_parse(&opts, argc, argv) < 0) {
 		aero_log_error("%s; see 'aero-init --help'", aero_error_last());
 		return AERO_EXIT_INTERNAL;

@@ -187,7 +187,8 @@ static const struct setting settings[] = {
          "export the settings that make cuBLAS, cuDNN, TensorFlow, XLA, oneMKL, NCCL and "
          "thread counts deterministic; a variable you set is kept"},
         {"run-dir", OPT_RUN_DIR, required_argument, "AERO_RUN_DIR", set_run_dir, "DIR",
-         "write the run manifest to DIR/manifest.json before the experiment starts"},
+         "record the run in DIR: the manifest before the experiment starts, then what it "
+         "sends over AERO_SOCKET (doc/channel.md)"},
         {"no-capture", OPT_NO_CAPTURE, no_argument, "AERO_CAPTURE", set_capture, NULL,
          "do not capture the environment (AERO_CAPTURE=0)"},
         {"quiet", 'q', no_argument, NULL, NULL, NULL, "report errors only"},
@@ -331,6 +332,7 @@ void aero_init_options_usage(FILE *out)
 	fputs("Usage: aero-init [OPTIONS] -- COMMAND [ARGS...]\n"
 	      "       aero-init capture [--root DIR] [-o FILE] [--env NAME]...\n"
 	      "       aero-init diff [--json] A.json B.json\n"
+	      "       aero-init log [--step N] [--summary | --config] KEY=VALUE...\n"
 	      "\n"
 	      "Runs COMMAND as the experiment under a supervisor fit to be PID 1: it reaps\n"
 	      "zombies, forwards signals to the experiment's process group, gives every\n"

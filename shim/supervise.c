@@ -7,11 +7,14 @@
  * serves signals and the grace-period timer alike. */
 #include "supervise.h"
 
+#include "channel.h"
 #include "descendants.h"
+#include "error.h"
 #include "log.h"
 #include "prepare.h"
 #include "signame.h"
 #include "spawn.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -24,19 +27,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The signalfd, the channel's socket and up to its limit of clients. */
+#define POLL_MAX 1100
+
 /* After SIGKILL, how often to look again for processes forked meanwhile. */
 #define KILL_RETRY_MS 100
 
 struct supervisor {
 	const struct aero_init_options *opts;
 	int signal_fd;
-	pid_t child;         /* the experiment's main process and process group */
-	bool shell_tty;      /* the child is the foreground group of our shell's terminal */
-	bool child_running;  /* not yet reaped */
-	int child_status;    /* waitpid() status once reaped */
-	bool winding_down;   /* SIGTERM sent to what is left; waiting for the grace period */
-	bool killing;        /* the grace period is over: SIGKILL until nothing is left */
-	int64_t deadline_ms; /* CLOCK_MONOTONIC; 0 when no grace period runs */
+	pid_t child;              /* the experiment's main process and process group */
+	bool shell_tty;           /* the child is the foreground group of our shell's terminal */
+	bool child_running;       /* not yet reaped */
+	int child_status;         /* waitpid() status once reaped */
+	bool winding_down;        /* SIGTERM sent to what is left; waiting for the grace period */
+	bool killing;             /* the grace period is over: SIGKILL until nothing is left */
+	int64_t deadline_ms;      /* CLOCK_MONOTONIC; 0 when no grace period runs */
+	struct aero_spool *spool; /* the run directory's records, when there is one */
+	struct aero_channel *channel; /* where the experiment sends them */
 	bool done;
 };
 
@@ -256,12 +264,21 @@ static void wait_for_event(struct supervisor *s)
 		}
 		timeout = left > INT32_MAX ? INT32_MAX : (int)left;
 	}
-	struct pollfd pfd = {.fd = s->signal_fd, .events = POLLIN};
-	const int ready = poll(&pfd, 1, timeout);
-	if (ready > 0)
-		drain_signals(s);
-	else if (ready < 0 && errno != EINTR)
+	struct pollfd fds[POLL_MAX];
+	fds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
+	size_t count = 1;
+	if (s->channel != NULL)
+		count += aero_channel_poll_fds(s->channel, fds + 1, POLL_MAX - 1);
+	const int ready = poll(fds, count, timeout);
+	if (ready < 0 && errno != EINTR)
 		aero_log_warn("poll failed: %s", strerror(errno));
+	if (ready <= 0)
+		return;
+	/* Records first: what a process sent before it exited is kept. */
+	if (s->channel != NULL)
+		aero_channel_dispatch(s->channel, fds + 1, count - 1);
+	if (fds[0].revents != 0)
+		drain_signals(s);
 }
 
 int aero_exit_status(const struct aero_init_options *opts, int wait_status)
@@ -289,6 +306,13 @@ int aero_supervise(const struct aero_init_options *opts)
 	const int prepared = aero_prepare_run(opts);
 	if (prepared != 0)
 		return prepared;
+	if (opts->run_dir != NULL && (aero_spool_open(&s.spool, opts->run_dir) < 0 ||
+	                              aero_channel_open(&s.channel, opts->run_dir, s.spool) < 0)) {
+		aero_log_error("cannot open the run's records, so it is not started: %s",
+		               aero_error_last());
+		aero_spool_close(s.spool);
+		return AERO_EXIT_INTERNAL;
+	}
 
 	struct aero_spawned spawned;
 	const int spawn_status = aero_spawn(opts->command, &spawned);
@@ -307,6 +331,14 @@ int aero_supervise(const struct aero_init_options *opts)
 	while (!s.done)
 		wait_for_event(&s);
 
+	if (s.channel != NULL) {
+		aero_channel_drain(s.channel);
+		if (aero_channel_errors(s.channel) > 0)
+			aero_log_warn("%lu records from the experiment were refused (see above)",
+			              aero_channel_errors(s.channel));
+		aero_channel_close(s.channel);
+	}
+	aero_spool_close(s.spool);
 	close(s.signal_fd);
 	return aero_exit_status(opts, s.child_status);
 }

@@ -31,10 +31,13 @@ static void test_canonical_json(void **state)
 	        "{ \"b\": 1, \"a\": {\"z\": [3, 2, {\"y\": null, \"x\": true}], \"B\": false} }",
 	        "{\"a\":{\"B\":false,\"z\":[3,2,{\"x\":true,\"y\":null}]},\"b\":1}");
 	assert_canonical("[1.0, -0.0, 0.5, 1e20, 1e300, 123456789012, 9007199254740993]",
-	                 "[1,0,0.5,1e+20,1.0000000000000001e+300,123456789012,"
+	                 "[1,0,0.5,1e+20,1e+300,123456789012,"
 	                 "9007199254740992]");
 	assert_canonical("\"tab\\tquote\\\"back\\\\nl\\n\\u0001\\u00e9\"",
 	                 "\"tab\\tquote\\\"back\\\\nl\\n\\u0001\xc3\xa9\"");
+	/* The shortest text that reads back as the same double. */
+	assert_canonical("[0.4, 0.30000000000000004, 0.3333333333333333, -2.5e-8]",
+	                 "[0.4,0.30000000000000004,0.3333333333333333,-2.5e-08]");
 	assert_canonical("{}", "{}");
 	assert_canonical("[]", "[]");
 }

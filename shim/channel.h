@@ -1,0 +1,37 @@
+/* The metric channel: a unix socket on which any descendant of aero-init
+ * sends newline-delimited JSON records; each is written to the spool, then
+ * acknowledged. See doc/channel.md. */
+#ifndef AERO_SHIM_CHANNEL_H
+#define AERO_SHIM_CHANNEL_H
+
+#include "spool.h"
+
+#include <poll.h>
+#include <stddef.h>
+
+/* The longest message accepted, newline excluded. */
+#define AERO_CHANNEL_MAX_MESSAGE ((size_t)1024 * 1024)
+
+struct aero_channel;
+
+/* Listens on run_dir/aero.sock (or on a private directory under /tmp when that
+ * path is too long for a socket) and exports its path as AERO_SOCKET.
+ * Records go to spool. 0, or -1 with aero_error set. */
+int aero_channel_open(struct aero_channel **channel, const char *run_dir, struct aero_spool *spool);
+
+/* Fills fds with what the channel waits on; returns how many (at most max). */
+size_t aero_channel_poll_fds(const struct aero_channel *channel, struct pollfd *fds, size_t max);
+
+/* Serves the fds that poll() reported, as filled by aero_channel_poll_fds. */
+void aero_channel_dispatch(struct aero_channel *channel, const struct pollfd *fds, size_t count);
+
+/* Reads and records what connected clients have sent already (at the end). */
+void aero_channel_drain(struct aero_channel *channel);
+
+/* How many messages were refused. */
+unsigned long aero_channel_errors(const struct aero_channel *channel);
+
+/* Closes every connection and the socket, and removes it. */
+void aero_channel_close(struct aero_channel *channel);
+
+#endif

@@ -1,0 +1,178 @@
+#include "spool.h"
+
+#include "canonjson.h"
+#include "error.h"
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct aero_spool {
+	char *dir;
+	int metrics_fd;      /* metrics.jsonl, append-only */
+	long long last_step; /* the last row's step; -1 before the first */
+	double started;      /* CLOCK_REALTIME at open, for _runtime */
+	cJSON *merged[3];    /* summary, config, run: kept whole, rewritten on change */
+};
+
+static const char *const merged_files[3] = {"summary.json", "config.json", "run.json"};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *path_in(const struct aero_spool *spool, const char *file)
+{
+	const size_t len = strlen(spool->dir) + strlen(file) + 2;
+	char *path = malloc(len);
+	if (path == NULL)
+		aero_error_set("out of memory");
+	else
+		(void)snprintf(path, len, "%s/%s", spool->dir, file);
+	return path;
+}
+
+int aero_spool_open(struct aero_spool **out, const char *run_dir)
+{
+	struct aero_spool *spool = calloc(1, sizeof(*spool));
+	if (spool == NULL || (spool->dir = strdup(run_dir)) == NULL) {
+		free(spool);
+		return aero_error_set("out of memory");
+	}
+	spool->started = now_seconds();
+	spool->last_step = -1;
+	char *metrics = path_in(spool, "metrics.jsonl");
+	spool->metrics_fd = metrics != NULL
+	                            ? open(metrics, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+	                            : -1;
+	if (spool->metrics_fd < 0) {
+		if (metrics != NULL)
+			aero_error_set("cannot open %s: %s", metrics, strerror(errno));
+		free(metrics);
+		aero_spool_close(spool);
+		return -1;
+	}
+	free(metrics);
+	for (int i = 0; i < 3; i++) {
+		spool->merged[i] = cJSON_CreateObject();
+		if (spool->merged[i] == NULL) {
+			aero_spool_close(spool);
+			return aero_error_set("out of memory");
+		}
+	}
+	*out = spool;
+	return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		const ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return aero_error_set("cannot write metrics.jsonl: %s", strerror(errno));
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int aero_spool_log(struct aero_spool *spool, const cJSON *data, const cJSON *step)
+{
+	/* Without a step a row gets the next one; with one, steps never go back
+	 * (rows of one step may repeat: trackers merge them). */
+	long long row_step = spool->last_step + 1;
+	if (step != NULL) {
+		if (!cJSON_IsNumber(step) || step->valuedouble < 0 ||
+		    step->valuedouble != floor(step->valuedouble) || step->valuedouble > 9.0e15)
+			return aero_error_set("step must be a whole number from 0");
+		row_step = (long long)step->valuedouble;
+		if (row_step < spool->last_step)
+			return aero_error_set("step %lld comes before step %lld, logged already",
+			                      row_step, spool->last_step);
+	}
+	cJSON *row = cJSON_Duplicate(data, 1);
+	if (row == NULL)
+		return aero_error_set("out of memory");
+	const double now = now_seconds();
+	if (cJSON_AddNumberToObject(row, "_step", (double)row_step) == NULL ||
+	    cJSON_AddNumberToObject(row, "_timestamp", now) == NULL ||
+	    cJSON_AddNumberToObject(row, "_runtime", now - spool->started) == NULL) {
+		cJSON_Delete(row);
+		return aero_error_set("out of memory");
+	}
+	char *text = aero_json_canonical(row);
+	cJSON_Delete(row);
+	if (text == NULL)
+		return -1;
+	const size_t len = strlen(text);
+	text[len] = '\n'; /* the terminator becomes the line's end: one write, one line */
+	const int rc = write_all(spool->metrics_fd, text, len + 1);
+	free(text);
+	if (rc == 0)
+		spool->last_step = row_step;
+	return rc;
+}
+
+int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *data)
+{
+	int index = -1;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(file, merged_files[i]) == 0)
+			index = i;
+	if (index < 0)
+		return aero_error_set("no such record file: %s", file);
+	const cJSON *item;
+	cJSON_ArrayForEach(item, data)
+	{
+		cJSON *copy = cJSON_Duplicate(item, 1);
+		if (copy == NULL)
+			return aero_error_set("out of memory");
+		cJSON_DeleteItemFromObjectCaseSensitive(spool->merged[index], item->string);
+		if (!cJSON_AddItemToObject(spool->merged[index], item->string, copy)) {
+			cJSON_Delete(copy);
+			return aero_error_set("out of memory");
+		}
+	}
+	char *text = aero_json_canonical(spool->merged[index]);
+	char *path = text != NULL ? path_in(spool, file) : NULL;
+	int rc = path != NULL ? 0 : -1;
+	if (rc == 0) {
+		const size_t len = strlen(text);
+		char *line = realloc(text, len + 2);
+		if (line == NULL) {
+			rc = aero_error_set("out of memory");
+		} else {
+			text = line;
+			memcpy(text + len, "\n", 2);
+			rc = aero_file_write_atomic(path, text);
+		}
+	}
+	free(path);
+	free(text);
+	return rc;
+}
+
+void aero_spool_close(struct aero_spool *spool)
+{
+	if (spool == NULL)
+		return;
+	if (spool->metrics_fd >= 0) {
+		(void)fsync(spool->metrics_fd);
+		close(spool->metrics_fd);
+	}
+	for (int i = 0; i < 3; i++)
+		cJSON_Delete(spool->merged[i]);
+	free(spool->dir);
+	free(spool);
+}

@@ -1,0 +1,205 @@
+"""The metric channel and the local sink: records sent by any descendant over
+AERO_SOCKET are written to the run directory, then acknowledged; bad records
+are refused with a reason and change nothing else."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import clean_env
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLIENT_PATH = os.path.join(ROOT, "image", "python")
+
+
+def run_python(aero_init, run_dir, code, *extra, timeout=120):
+    env = clean_env({"PYTHONPATH": CLIENT_PATH})
+    return subprocess.run([aero_init, "-s", "1", "--run-dir", str(run_dir), *extra, "--",
+                           sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def rows(run_dir):
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_python_client_records_everything(aero_init, tmp_path):
+    code = """
+import aeromancy
+aeromancy.config({"lr": 0.0003, "layers": 4})
+aeromancy.log({"loss": 0.5})
+aeromancy.log({"loss": 0.4, "acc": 0.8})
+aeromancy.log({"loss": 0.3}, step=10)
+aeromancy.log({"loss": float("nan")})
+aeromancy.summary({"best_loss": 0.3})
+aeromancy.summary({"epochs": 3})
+aeromancy.tags("baseline", "cpu")
+aeromancy.notes("first try")
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    got = rows(tmp_path)
+    assert [row["_step"] for row in got] == [0, 1, 10, 11]
+    assert got[1]["acc"] == 0.8 and got[2]["loss"] == 0.3 and got[3]["loss"] == "NaN"
+    assert all(row["_runtime"] >= 0 and row["_timestamp"] > 1.7e9 for row in got)
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"best_loss": 0.3, "epochs": 3}
+    assert json.loads((tmp_path / "config.json").read_text()) == {"lr": 0.0003, "layers": 4}
+    assert json.loads((tmp_path / "run.json").read_text()) == {"tags": ["baseline", "cpu"],
+                                                               "notes": "first try"}
+    assert not (tmp_path / "aero.sock").exists()  # removed at the end
+
+
+def test_records_are_readable_while_the_run_goes_on(aero_init, tmp_path):
+    code = """
+import aeromancy, json, os
+aeromancy.log({"x": 1})
+with open(os.path.join(os.environ["AERO_RUN_DIR_TEST"], "metrics.jsonl")) as f:
+    print(json.loads(f.readline())["x"])
+"""
+    env_dir = str(tmp_path)
+    r = subprocess.run([aero_init, "--run-dir", env_dir, "--", sys.executable, "-c", code],
+                       capture_output=True, text=True, timeout=60,
+                       env=clean_env({"PYTHONPATH": CLIENT_PATH, "AERO_RUN_DIR_TEST": env_dir}))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "1\n"  # acknowledged means on disk
+
+
+def test_many_writers_lose_nothing(aero_init, tmp_path):
+    """Eight worker processes, forked after the parent logged (so each must
+    open its own connection), 250 rows each, logged concurrently."""
+    code = """
+import aeromancy, os
+aeromancy.log({"writer": -1, "i": -1})
+pids = []
+for w in range(8):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(250):
+            aeromancy.log({"writer": w, "i": i}, step=0)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    assert os.waitpid(pid, 0)[1] == 0
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    got = [(row["writer"], row["i"]) for row in rows(tmp_path)]
+    assert len(got) == 1 + 8 * 250
+    assert set(got) == {(-1, -1)} | {(w, i) for w in range(8) for i in range(250)}
+    for w in range(8):  # each writer's rows in its own order
+        mine = [i for (writer, i) in got if writer == w]
+        assert mine == list(range(250))
+
+
+def test_bad_records_are_refused_and_change_nothing_else(aero_init, tmp_path):
+    code = r"""
+import socket, os, json
+s = socket.socket(socket.AF_UNIX); s.connect(os.environ["AERO_SOCKET"])
+f = s.makefile("rwb")
+def send(raw):
+    f.write(raw + b"\n"); f.flush(); return json.loads(f.readline())
+answers = [
+    send(b'{"type":"log","data":{"ok":1}}'),
+    send(b'not json'),
+    send(b'{"type":"log","data":[1,2]}'),
+    send(b'{"type":"log","data":{"_step":3}}'),
+    send(b'{"type":"fly","data":{}}'),
+    send(b'{"type":"log","data":{"a":1},"step":-1}'),
+    send(b'{"type":"tags","tags":[1]}'),
+    send(b'{"type":"log","data":{"x":"' + b"y" * (1024 * 1024 + 10) + b'"}}'),
+    send(b'{"type":"log","data":{"ok":2}}'),
+]
+print(json.dumps(answers))
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    answers = json.loads(r.stdout)
+    assert [a["ok"] for a in answers] == [True] + [False] * 7 + [True]
+    errors = [a["error"] for a in answers[1:8]]
+    assert errors == ["not a JSON object", "\"data\" must be an object",
+                      "keys starting with '_' are reserved",
+                      "unknown \"type\" (use log, summary, config, tags or notes)",
+                      "step must be a whole number from 0", "\"tags\" must be a list of strings",
+                      "message longer than 1048576 bytes"]
+    assert [row["ok"] for row in rows(tmp_path)] == [1, 2]
+    assert "7 records from the experiment were refused" in r.stderr
+
+
+def test_records_sent_just_before_exit_are_kept(aero_init, tmp_path):
+    code = """
+import socket, os
+s = socket.socket(socket.AF_UNIX); s.connect(os.environ["AERO_SOCKET"])
+s.sendall(b'{"type":"log","data":{"last":1}}\\n' * 100)
+os._exit(0)  # no waiting for acknowledgements
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    assert len(rows(tmp_path)) == 100
+
+
+def test_backpressure_instead_of_loss(aero_init, tmp_path):
+    """A writer that sends 20,000 records before reading a single
+    acknowledgement: aero-init stops reading it while acknowledgements pile up,
+    and every record still arrives."""
+    code = """
+import socket, os, threading
+s = socket.socket(socket.AF_UNIX); s.connect(os.environ["AERO_SOCKET"])
+n = 20000
+def write():
+    s.sendall(b"".join(b'{"type":"log","data":{"i":%d}}\\n' % i for i in range(n)))
+t = threading.Thread(target=write); t.start()
+import time; time.sleep(1)
+f = s.makefile("rb")
+acks = sum(1 for _ in range(n) if f.readline() == b'{"ok":true}\\n')
+t.join()
+print(acks)
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "20000"
+    assert [row["i"] for row in rows(tmp_path)] == list(range(20000))
+
+
+def test_aero_init_log_from_a_shell(aero_init, tmp_path):
+    script = ('{0} log loss=0.5 name=first ok=true none=null; '
+              '{0} log --step 7 loss=0.25; {0} log --summary best=0.25; '
+              '{0} log --config lr=3e-4 opt=adam; {0} log _x=1; echo refused=$?; '
+              '{0} log notapair; echo usage=$?').format(aero_init)
+    r = subprocess.run([aero_init, "--run-dir", str(tmp_path), "--", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60, env=clean_env())
+    assert r.returncode == 0, r.stderr
+    assert "refused=1\n" in r.stdout and "usage=125\n" in r.stdout
+    got = rows(tmp_path)
+    assert got[0]["loss"] == 0.5 and got[0]["name"] == "first" and got[0]["ok"] is True
+    assert got[0]["none"] is None and got[1]["_step"] == 7
+    assert json.loads((tmp_path / "config.json").read_text()) == {"lr": 0.0003, "opt": "adam"}
+    assert "log: refused: keys starting with '_' are reserved" in r.stderr
+    assert "'notapair' is not KEY=VALUE" in r.stderr
+
+
+def test_aero_init_log_outside_a_run(aero_init):
+    r = subprocess.run([aero_init, "log", "x=1"], capture_output=True, text=True,
+                       env=clean_env())
+    assert r.returncode == 125
+    assert "AERO_SOCKET is unset" in r.stderr
+
+
+def test_a_deep_run_directory_gets_a_socket_under_tmp(aero_init, tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    code = "import aeromancy, os; aeromancy.log({'x': 1}); print(os.environ['AERO_SOCKET'])"
+    r = run_python(aero_init, deep, code)
+    assert r.returncode == 0, r.stderr
+    sock = r.stdout.strip()
+    assert sock.startswith("/tmp/aeromancy-") and not os.path.exists(sock)
+    assert rows(deep) == [dict(rows(deep)[0], x=1)]
+
+
+def test_client_outside_aero_init_warns_once(tmp_path):
+    code = "import aeromancy; aeromancy.log({'x': 1}); aeromancy.log({'x': 2})"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=clean_env({"PYTHONPATH": CLIENT_PATH}))
+    assert r.returncode == 0
+    assert r.stderr.count("AERO_SOCKET is unset") == 1
