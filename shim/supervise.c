@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -293,6 +294,32 @@ int aero_exit_status(const struct aero_init_options *opts, int wait_status)
 	return code >= 0 && code < 256 && opts->remap_exit[code] ? 0 : code;
 }
 
+/* The run's outcome in run.json: state, exit status, end time. */
+static void record_outcome(struct supervisor *s, int status)
+{
+	const char *state = status == 0                    ? "finished"
+	                    : WIFSIGNALED(s->child_status) ? "killed"
+	                                                   : "failed";
+	struct timespec now;
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	char when[96];
+	(void)gmtime_r(&now.tv_sec, &tm);
+	(void)snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	               tm.tm_sec, now.tv_nsec / 1000000);
+	cJSON *outcome = cJSON_CreateObject();
+	if (outcome == NULL || cJSON_AddStringToObject(outcome, "state", state) == NULL ||
+	    cJSON_AddNumberToObject(outcome, "exit_status", status) == NULL ||
+	    cJSON_AddStringToObject(outcome, "end_time", when) == NULL ||
+	    (WIFSIGNALED(s->child_status) &&
+	     cJSON_AddStringToObject(outcome, "signal", signal_name(WTERMSIG(s->child_status))) ==
+	             NULL) ||
+	    aero_spool_merge(s->spool, "run.json", outcome) < 0)
+		aero_log_error("cannot record the run's outcome: %s", aero_error_last());
+	cJSON_Delete(outcome);
+}
+
 int aero_supervise(const struct aero_init_options *opts)
 {
 	struct supervisor s = {.opts = opts, .signal_fd = -1};
@@ -338,7 +365,10 @@ int aero_supervise(const struct aero_init_options *opts)
 			              aero_channel_errors(s.channel));
 		aero_channel_close(s.channel);
 	}
+	const int status = aero_exit_status(opts, s.child_status);
+	if (s.spool != NULL)
+		record_outcome(&s, status);
 	aero_spool_close(s.spool);
 	close(s.signal_fd);
-	return aero_exit_status(opts, s.child_status);
+	return status;
 }

@@ -47,8 +47,9 @@ aeromancy.notes("first try")
     assert all(row["_runtime"] >= 0 and row["_timestamp"] > 1.7e9 for row in got)
     assert json.loads((tmp_path / "summary.json").read_text()) == {"best_loss": 0.3, "epochs": 3}
     assert json.loads((tmp_path / "config.json").read_text()) == {"lr": 0.0003, "layers": 4}
-    assert json.loads((tmp_path / "run.json").read_text()) == {"tags": ["baseline", "cpu"],
-                                                               "notes": "first try"}
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["tags"] == ["baseline", "cpu"] and run["notes"] == "first try"
+    assert run["state"] == "finished"
     assert not (tmp_path / "aero.sock").exists()  # removed at the end
 
 
@@ -203,3 +204,18 @@ def test_client_outside_aero_init_warns_once(tmp_path):
                        env=clean_env({"PYTHONPATH": CLIENT_PATH}))
     assert r.returncode == 0
     assert r.stderr.count("AERO_SOCKET is unset") == 1
+
+
+@pytest.mark.parametrize("script,state,status", [
+    ("exit 0", "finished", 0),
+    ("exit 3", "failed", 3),
+    ("kill -9 $$", "killed", 137),
+])
+def test_the_outcome_is_recorded(aero_init, tmp_path, script, state, status):
+    r = subprocess.run([aero_init, "--run-dir", str(tmp_path), "--", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60, env=clean_env())
+    assert r.returncode == status
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["state"] == state and run["exit_status"] == status
+    assert run["end_time"].endswith("Z")
+    assert run.get("signal") == ("SIGKILL" if state == "killed" else None)
