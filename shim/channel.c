@@ -22,6 +22,7 @@ struct client {
 	int fd;
 	char *in; /* bytes received, not yet a whole line */
 	size_t in_len;
+	size_t in_cap;   /* grows with the longest line, up to the limit */
 	bool discarding; /* inside a message that was too long: skip to its newline */
 	char *out;       /* acknowledgements not yet written */
 	size_t out_len;
@@ -243,14 +244,20 @@ static void handle_lines(struct aero_channel *ch, struct client *c)
 static void read_client(struct aero_channel *ch, struct client *c)
 {
 	for (;;) {
-		if (c->in == NULL) {
-			c->in = malloc(AERO_CHANNEL_MAX_MESSAGE + 2);
-			if (c->in == NULL) {
+		/* Room for one byte past the limit, which tells a line too long. */
+		if (c->in_len == c->in_cap && c->in_cap < AERO_CHANNEL_MAX_MESSAGE + 1) {
+			size_t cap = c->in_cap == 0 ? 4096 : c->in_cap * 2;
+			if (cap > AERO_CHANNEL_MAX_MESSAGE + 1)
+				cap = AERO_CHANNEL_MAX_MESSAGE + 1;
+			char *bigger = realloc(c->in, cap);
+			if (bigger == NULL) {
 				c->closed = true;
 				return;
 			}
+			c->in = bigger;
+			c->in_cap = cap;
 		}
-		const size_t room = AERO_CHANNEL_MAX_MESSAGE + 1 - c->in_len;
+		const size_t room = c->in_cap - c->in_len;
 		const ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
