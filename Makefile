@@ -157,6 +157,7 @@ $(BUILD)/bench/startup: bench/startup.c
 bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup rootfs
 	bench/startup.sh $(BUILD)/static/aero-init
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
+	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init
 
 install: all
 	install -D -m 0755 $(BUILD)/aero-init $(DESTDIR)$(PREFIX)/bin/aero-init
