@@ -17,8 +17,10 @@ struct aero_spool {
 	char *dir;
 	int metrics_fd;      /* metrics.jsonl, append-only */
 	long long last_step; /* the last row's step; -1 before the first */
-	double started;      /* CLOCK_REALTIME at open, for _runtime */
-	cJSON *merged[3];    /* summary, config, run: kept whole, rewritten on change */
+	char *pending;       /* rows queued since the last flush */
+	size_t pending_len, pending_cap;
+	double started;   /* CLOCK_REALTIME at open, for _runtime */
+	cJSON *merged[3]; /* summary, config, run: kept whole, rewritten on change */
 };
 
 static const char *const merged_files[3] = {"summary.json", "config.json", "run.json"};
@@ -87,7 +89,32 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int aero_spool_log(struct aero_spool *spool, const cJSON *data, const cJSON *step)
+/* Appends to the queue of rows not yet written. */
+static int queue(struct aero_spool *spool, const char *text, size_t len)
+{
+	if (spool->pending_len + len > spool->pending_cap) {
+		size_t cap = spool->pending_cap ? spool->pending_cap : 65536;
+		while (cap < spool->pending_len + len)
+			cap *= 2;
+		char *bigger = realloc(spool->pending, cap);
+		if (bigger == NULL)
+			return aero_error_set("out of memory");
+		spool->pending = bigger;
+		spool->pending_cap = cap;
+	}
+	memcpy(spool->pending + spool->pending_len, text, len);
+	spool->pending_len += len;
+	return 0;
+}
+
+/* Seconds with microseconds, formatted without floating-point printf. */
+static void format_seconds(char *buf, size_t size, double seconds)
+{
+	const long long micros = (long long)(seconds * 1e6 + 0.5);
+	(void)snprintf(buf, size, "%lld.%06lld", micros / 1000000, micros % 1000000);
+}
+
+int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, const cJSON *step)
 {
 	/* Without a step a row gets the next one; with one, steps never go back
 	 * (rows of one step may repeat: trackers merge them). */
@@ -101,26 +128,39 @@ int aero_spool_log(struct aero_spool *spool, const cJSON *data, const cJSON *ste
 			return aero_error_set("step %lld comes before step %lld, logged already",
 			                      row_step, spool->last_step);
 	}
-	cJSON *row = cJSON_Duplicate(data, 1);
-	if (row == NULL)
-		return aero_error_set("out of memory");
+	/* The object's members, without its braces and surrounding blanks. */
+	const char *open = memchr(data, '{', len);
+	const char *close = data + len;
+	while (close > data && close[-1] != '}')
+		close--;
+	if (open == NULL || close <= open)
+		return aero_error_set("\"data\" must be an object");
+	const char *inner = open + 1, *inner_end = close - 1;
+	while (inner < inner_end && strchr(" \t\r\n", *inner) != NULL)
+		inner++;
+	while (inner_end > inner && strchr(" \t\r\n", inner_end[-1]) != NULL)
+		inner_end--;
+
 	const double now = now_seconds();
-	if (cJSON_AddNumberToObject(row, "_step", (double)row_step) == NULL ||
-	    cJSON_AddNumberToObject(row, "_timestamp", now) == NULL ||
-	    cJSON_AddNumberToObject(row, "_runtime", now - spool->started) == NULL) {
-		cJSON_Delete(row);
-		return aero_error_set("out of memory");
-	}
-	char *text = aero_json_canonical(row);
-	cJSON_Delete(row);
-	if (text == NULL)
+	char timestamp[48], runtime[48], head[160];
+	format_seconds(timestamp, sizeof(timestamp), now);
+	format_seconds(runtime, sizeof(runtime), now - spool->started);
+	const int n =
+	        snprintf(head, sizeof(head), "{\"_step\":%lld,\"_timestamp\":%s,\"_runtime\":%s%s",
+	                 row_step, timestamp, runtime, inner < inner_end ? "," : "");
+	if (n < 0 || (size_t)n >= sizeof(head) || queue(spool, head, (size_t)n) < 0 ||
+	    queue(spool, inner, (size_t)(inner_end - inner)) < 0 || queue(spool, "}\n", 2) < 0)
 		return -1;
-	const size_t len = strlen(text);
-	text[len] = '\n'; /* the terminator becomes the line's end: one write, one line */
-	const int rc = write_all(spool->metrics_fd, text, len + 1);
-	free(text);
-	if (rc == 0)
-		spool->last_step = row_step;
+	spool->last_step = row_step;
+	return 0;
+}
+
+int aero_spool_flush(struct aero_spool *spool)
+{
+	if (spool->pending_len == 0)
+		return 0;
+	const int rc = write_all(spool->metrics_fd, spool->pending, spool->pending_len);
+	spool->pending_len = 0;
 	return rc;
 }
 
@@ -168,11 +208,13 @@ void aero_spool_close(struct aero_spool *spool)
 	if (spool == NULL)
 		return;
 	if (spool->metrics_fd >= 0) {
+		(void)aero_spool_flush(spool);
 		(void)fsync(spool->metrics_fd);
 		close(spool->metrics_fd);
 	}
 	for (int i = 0; i < 3; i++)
 		cJSON_Delete(spool->merged[i]);
+	free(spool->pending);
 	free(spool->dir);
 	free(spool);
 }

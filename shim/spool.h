@@ -4,16 +4,22 @@
 #define AERO_SHIM_SPOOL_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 
 struct aero_spool;
 
 /* Opens (creating) the record files of run_dir. 0, or -1 with aero_error set. */
 int aero_spool_open(struct aero_spool **spool, const char *run_dir);
 
-/* Appends one history row to metrics.jsonl with _step (step, or the last + 1
+/* Queues one history row for metrics.jsonl: the data object's text as sent
+ * (data, len bytes, a valid JSON object) with _step (step, or the last + 1
  * when step is NULL), _timestamp and _runtime. -1 with aero_error when the
- * row is refused (a reserved key, a step that goes back) or cannot be written. */
-int aero_spool_log(struct aero_spool *spool, const cJSON *data, const cJSON *step);
+ * step is refused (not a whole number, or going back). */
+int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, const cJSON *step);
+
+/* Writes the queued rows with one write(2). Rows count as recorded, and may
+ * be acknowledged, only once this returns 0. */
+int aero_spool_flush(struct aero_spool *spool);
 
 /* Merges data into summary.json, config.json or run.json (tags, notes),
  * rewritten atomically. */

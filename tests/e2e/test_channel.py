@@ -219,3 +219,25 @@ def test_the_outcome_is_recorded(aero_init, tmp_path, script, state, status):
     assert run["state"] == state and run["exit_status"] == status
     assert run["end_time"].endswith("Z")
     assert run.get("signal") == ("SIGKILL" if state == "killed" else None)
+
+
+def test_rows_keep_the_data_exactly_as_sent(aero_init, tmp_path):
+    code = r"""
+import socket, os, json
+s = socket.socket(socket.AF_UNIX); s.connect(os.environ["AERO_SOCKET"])
+f = s.makefile("rwb")
+for raw in [b'{"step": 1, "data" : { "s": "a}b\\"c{", "n": {"x": [1, {"y": 2}]} } , "type":"log"}',
+            b'{"type":"log","d\\u0061ta":{"z":1}}',
+            b'{"type":"log","data":{}}',
+            b'{"type":"log","meta":{"data":{"no":1}},"data":{"yes":1e-300}}']:
+    f.write(raw + b"\n"); f.flush()
+    assert f.readline() == b'{"ok":true}\n'
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    got = rows(tmp_path)
+    assert got[0]["s"] == 'a}b"c{' and got[0]["n"] == {"x": [1, {"y": 2}]}
+    assert got[0]["_step"] == 1
+    assert got[1]["z"] == 1 and got[1]["_step"] == 2  # "data" spelled with an escape
+    assert set(got[2]) == {"_step", "_timestamp", "_runtime"}
+    assert got[3]["yes"] == 1e-300 and "no" not in got[3]
