@@ -82,6 +82,17 @@ static int set_run_dir(struct aero_init_options *opts, const char *value, const 
 	return 0;
 }
 
+static int set_system_interval(struct aero_init_options *opts, const char *value,
+                               const char *source)
+{
+	if (aero_parse_duration_ms(value, AERO_MAX_GRACE_MS, &opts->system_interval_ms) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	if (opts->system_interval_ms > 0 && opts->system_interval_ms < 100)
+		return aero_error_set("%s: '%s' is shorter than the shortest interval, 100ms",
+		                      source, value);
+	return 0;
+}
+
 /* --no-capture, or AERO_CAPTURE=0/1. */
 static int set_capture(struct aero_init_options *opts, const char *value, const char *source)
 {
@@ -162,7 +173,7 @@ struct setting {
 	const char *help;
 };
 
-enum { OPT_BUILD_INFO = 256, OPT_RUN_DIR, OPT_NO_CAPTURE };
+enum { OPT_BUILD_INFO = 256, OPT_RUN_DIR, OPT_NO_CAPTURE, OPT_SYSTEM_INTERVAL };
 
 static const struct setting settings[] = {
         {"grace", 'g', required_argument, "AERO_GRACE_PERIOD", set_grace, "DURATION",
@@ -191,6 +202,10 @@ static const struct setting settings[] = {
          "sends over AERO_SOCKET (doc/channel.md)"},
         {"no-capture", OPT_NO_CAPTURE, no_argument, "AERO_CAPTURE", set_capture, NULL,
          "do not capture the environment (AERO_CAPTURE=0)"},
+        {"system-interval", OPT_SYSTEM_INTERVAL, required_argument, "AERO_SYSTEM_INTERVAL",
+         set_system_interval, "DURATION",
+         "with a run directory, record CPU, memory and GPU use in system.jsonl this often "
+         "(default 10s; 0 for never)"},
         {"quiet", 'q', no_argument, NULL, NULL, NULL, "report errors only"},
         {"build-info", OPT_BUILD_INFO, no_argument, NULL, NULL, NULL,
          "print the version and the libraries built in, as JSON"},
@@ -207,6 +222,7 @@ static void set_defaults(struct aero_init_options *opts)
 	opts->grace_ms = AERO_DEFAULT_GRACE_MS;
 	opts->verbosity = AERO_LOG_WARN;
 	opts->capture = true;
+	opts->system_interval_ms = AERO_DEFAULT_SYSTEM_INTERVAL_MS;
 	for (int sig = 0; sig < AERO_SIGNAL_LIMIT; sig++)
 		opts->rewrite[sig] = sig;
 }

@@ -14,6 +14,7 @@
 #define AERO_EXIT_NOT_FOUND 127
 
 #define AERO_DEFAULT_GRACE_MS 10000L
+#define AERO_DEFAULT_SYSTEM_INTERVAL_MS 10000L
 #define AERO_MAX_GRACE_MS (24L * 3600L * 1000L)
 
 /* The highest signal number aero-init handles, real-time signals included. */
@@ -37,10 +38,11 @@ struct aero_init_options {
 	int rewrite[AERO_SIGNAL_LIMIT];
 	bool seed_given; /* --seed or AERO_SEED; else one is drawn from the OS */
 	unsigned long long seed;
-	bool deterministic;  /* export the determinism settings */
-	const char *run_dir; /* where the manifest goes; NULL for none */
-	bool capture;        /* capture the environment before the experiment starts */
-	char **command;      /* NULL-terminated; points into argv */
+	bool deterministic;      /* export the determinism settings */
+	const char *run_dir;     /* where the manifest goes; NULL for none */
+	bool capture;            /* capture the environment before the experiment starts */
+	long system_interval_ms; /* system metrics every so often; 0 for none */
+	char **command;          /* NULL-terminated; points into argv */
 };
 
 /* Fills *opts from the AERO_* environment, then argv (options win).

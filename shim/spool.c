@@ -164,6 +164,30 @@ int aero_spool_flush(struct aero_spool *spool)
 	return rc;
 }
 
+int aero_spool_system(struct aero_spool *spool, cJSON *row)
+{
+	const double now = now_seconds();
+	if (cJSON_AddNumberToObject(row, "_timestamp", now) == NULL ||
+	    cJSON_AddNumberToObject(row, "_runtime", now - spool->started) == NULL)
+		return aero_error_set("out of memory");
+	char *text = aero_json_canonical(row);
+	if (text == NULL)
+		return -1;
+	char *path = path_in(spool, "system.jsonl");
+	const int fd =
+	        path != NULL ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+	int rc = fd >= 0 ? 0 : aero_error_set("cannot open system.jsonl: %s", strerror(errno));
+	if (rc == 0) {
+		const size_t len = strlen(text);
+		text[len] = '\n'; /* one write, one line */
+		rc = write_all(fd, text, len + 1);
+		close(fd);
+	}
+	free(path);
+	free(text);
+	return rc;
+}
+
 int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *data)
 {
 	int index = -1;

@@ -25,6 +25,10 @@ int aero_spool_flush(struct aero_spool *spool);
  * rewritten atomically. */
 int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *data);
 
+/* Appends one sample of system metrics to system.jsonl with _timestamp and
+ * _runtime, in one write. */
+int aero_spool_system(struct aero_spool *spool, cJSON *row);
+
 /* Flushes everything to disk (fsync) and frees the spool. */
 void aero_spool_close(struct aero_spool *spool);
 

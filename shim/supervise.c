@@ -15,6 +15,7 @@
 #include "signame.h"
 #include "spawn.h"
 #include "spool.h"
+#include "sysmetrics.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -46,6 +47,8 @@ struct supervisor {
 	int64_t deadline_ms;      /* CLOCK_MONOTONIC; 0 when no grace period runs */
 	struct aero_spool *spool; /* the run directory's records, when there is one */
 	struct aero_channel *channel; /* where the experiment sends them */
+	struct aero_sysmetrics metrics;
+	int64_t next_sample_ms; /* CLOCK_MONOTONIC; 0 when system metrics are off */
 	bool done;
 };
 
@@ -252,10 +255,28 @@ static void kill_the_rest(struct supervisor *s)
 	s->deadline_ms = now_ms() + KILL_RETRY_MS;
 }
 
-/* Waits for the next signal or the end of the grace period. */
+/* Records one sample of system metrics when one is due. */
+static void sample_system(struct supervisor *s)
+{
+	if (s->next_sample_ms == 0 || now_ms() < s->next_sample_ms)
+		return;
+	s->next_sample_ms = now_ms() + s->opts->system_interval_ms;
+	cJSON *row = cJSON_CreateObject();
+	if (row == NULL || aero_sysmetrics_sample(&s->metrics, row) < 0 ||
+	    aero_spool_system(s->spool, row) < 0)
+		aero_log_warn("cannot record system metrics: %s", aero_error_last());
+	cJSON_Delete(row);
+}
+
+/* Waits for the next signal, record, sample or the end of the grace period. */
 static void wait_for_event(struct supervisor *s)
 {
+	sample_system(s);
 	int timeout = -1;
+	if (s->next_sample_ms != 0) {
+		const int64_t left = s->next_sample_ms - now_ms();
+		timeout = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
+	}
 	if (s->deadline_ms != 0) {
 		const int64_t left = s->deadline_ms - now_ms();
 		if (left <= 0) {
@@ -263,7 +284,8 @@ static void wait_for_event(struct supervisor *s)
 			reap(s);
 			return;
 		}
-		timeout = left > INT32_MAX ? INT32_MAX : (int)left;
+		if (timeout < 0 || left < timeout)
+			timeout = left > INT32_MAX ? INT32_MAX : (int)left;
 	}
 	struct pollfd fds[POLL_MAX];
 	fds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
@@ -339,6 +361,10 @@ int aero_supervise(const struct aero_init_options *opts)
 		               aero_error_last());
 		aero_spool_close(s.spool);
 		return AERO_EXIT_INTERNAL;
+	}
+	if (s.spool != NULL && opts->system_interval_ms > 0) {
+		aero_sysmetrics_init(&s.metrics);
+		s.next_sample_ms = now_ms() + opts->system_interval_ms;
 	}
 
 	struct aero_spawned spawned;

@@ -242,3 +242,45 @@ int aero_gpu_add_smi(const struct aero_capture_ctx *ctx, cJSON *gpu)
 		return aero_json_add_string(gpu, "smi_error", aero_error_last()) < 0 ? -1 : 0;
 	return 0;
 }
+
+int aero_gpu_sample(cJSON *row, long timeout_ms)
+{
+	char *smi = find_smi();
+	if (smi == NULL)
+		return 0;
+	char query[] = "--query-gpu=pci.bus_id,utilization.gpu,memory.used";
+	char format[] = "--format=csv,noheader,nounits";
+	char *const argv[] = {smi, query, format, NULL};
+	char *text = run_until(argv, now_ms() + timeout_ms);
+	free(smi);
+	if (text == NULL)
+		return aero_json_add_string(row, "gpu_error", aero_error_last());
+	cJSON *gpus = aero_json_add_array(row, "gpus");
+	int rc = gpus != NULL ? 0 : -1;
+	for (const char *line = text; rc == 0 && *line != '\0';) {
+		const size_t len = strcspn(line, "\n");
+		/* "BUS, UTILIZATION, MEMORY_USED" */
+		char *copy = strndup(line, len);
+		char *save = NULL;
+		char *bus = copy != NULL ? strtok_r(copy, ",", &save) : NULL;
+		char *util = bus != NULL ? strtok_r(NULL, ",", &save) : NULL;
+		char *mem = util != NULL ? strtok_r(NULL, ",", &save) : NULL;
+		char *util_end = NULL, *mem_end = NULL;
+		const double util_value = util != NULL ? strtod(util, &util_end) : 0;
+		const double mem_value = mem != NULL ? strtod(mem, &mem_end) : 0;
+		if (mem != NULL && util_end != util && mem_end != mem) {
+			char short_name[64];
+			short_bus(bus, short_name, sizeof(short_name));
+			cJSON *gpu = cJSON_CreateObject();
+			if (gpu == NULL || !cJSON_AddItemToArray(gpus, gpu) ||
+			    aero_json_add_string(gpu, "bus", short_name) < 0 ||
+			    aero_json_add_number(gpu, "utilization_percent", util_value) < 0 ||
+			    aero_json_add_number(gpu, "memory_used_mib", mem_value) < 0)
+				rc = -1;
+		}
+		free(copy);
+		line += len + (line[len] == '\n');
+	}
+	free(text);
+	return rc;
+}

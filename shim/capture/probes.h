@@ -43,6 +43,9 @@ int aero_gpu_add_wheels(const cJSON *python, cJSON *gpu);
  * nvidia-smi, run with a hard deadline (AERO_GPU_TIMEOUT, default 5 s); a
  * failure is recorded as gpu.smi_error. Running system only. */
 int aero_gpu_add_smi(const struct aero_capture_ctx *ctx, cJSON *gpu);
+/* Adds "gpus": utilisation and memory in use per device, from nvidia-smi
+ * within timeout_ms (nothing when there is no nvidia-smi). */
+int aero_gpu_sample(cJSON *row, long timeout_ms);
 /* nvidia-smi's "BUS, NAME, MEMORY_MIB, COMPUTE_CAP" lines into gpu.devices. */
 int aero_parse_smi_query(const char *text, cJSON *gpu);
 /* env: allow-listed variables, secrets redacted with a salted hash. */
