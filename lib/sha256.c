@@ -6,8 +6,9 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "sha256.h"
 
+#include "hex.h"
+
 #include <openssl/sha.h>
-#include <stdio.h>
 
 void aero_sha256_hex(const void *const parts[], const size_t lengths[], size_t count, char hex[65])
 {
@@ -17,6 +18,5 @@ void aero_sha256_hex(const void *const parts[], const size_t lengths[], size_t c
 	for (size_t i = 0; i < count; i++)
 		SHA256_Update(&ctx, parts[i], lengths[i]);
 	SHA256_Final(digest, &ctx);
-	for (size_t i = 0; i < sizeof(digest); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	aero_hex_encode(digest, sizeof(digest), hex);
 }

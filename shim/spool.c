@@ -1,6 +1,7 @@
 #include "spool.h"
 
 #include "canonjson.h"
+#include "clock.h"
 #include "error.h"
 #include "files.h"
 
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct aero_spool {
@@ -24,13 +24,6 @@ struct aero_spool {
 };
 
 static const char *const merged_files[3] = {"summary.json", "config.json", "run.json"};
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static char *path_in(const struct aero_spool *spool, const char *file)
 {
@@ -50,7 +43,7 @@ int aero_spool_open(struct aero_spool **out, const char *run_dir)
 		free(spool);
 		return aero_error_set("out of memory");
 	}
-	spool->started = now_seconds();
+	spool->started = aero_clock_now_seconds();
 	spool->last_step = -1;
 	char *metrics = path_in(spool, "metrics.jsonl");
 	spool->metrics_fd = metrics != NULL
@@ -141,7 +134,7 @@ int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, const
 	while (inner_end > inner && strchr(" \t\r\n", inner_end[-1]) != NULL)
 		inner_end--;
 
-	const double now = now_seconds();
+	const double now = aero_clock_now_seconds();
 	char timestamp[48], runtime[48], head[160];
 	format_seconds(timestamp, sizeof(timestamp), now);
 	format_seconds(runtime, sizeof(runtime), now - spool->started);
@@ -166,7 +159,7 @@ int aero_spool_flush(struct aero_spool *spool)
 
 int aero_spool_system(struct aero_spool *spool, cJSON *row)
 {
-	const double now = now_seconds();
+	const double now = aero_clock_now_seconds();
 	if (cJSON_AddNumberToObject(row, "_timestamp", now) == NULL ||
 	    cJSON_AddNumberToObject(row, "_runtime", now - spool->started) == NULL)
 		return aero_error_set("out of memory");

@@ -8,6 +8,7 @@
 #include "supervise.h"
 
 #include "channel.h"
+#include "clock.h"
 #include "descendants.h"
 #include "error.h"
 #include "log.h"
@@ -26,7 +27,6 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* The signalfd, the channel's socket and up to its limit of clients. */
@@ -51,13 +51,6 @@ struct supervisor {
 	int64_t next_sample_ms; /* CLOCK_MONOTONIC; 0 when system metrics are off */
 	bool done;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *signal_name(int sig)
 {
@@ -124,7 +117,7 @@ static void forward(struct supervisor *s, int sig)
  * extends an earlier deadline. */
 static void start_grace_period(struct supervisor *s)
 {
-	const int64_t deadline = now_ms() + s->opts->grace_ms;
+	const int64_t deadline = aero_clock_monotonic_ms() + s->opts->grace_ms;
 	if (s->deadline_ms == 0 || deadline < s->deadline_ms)
 		s->deadline_ms = deadline;
 }
@@ -252,15 +245,15 @@ static void kill_the_rest(struct supervisor *s)
 		(void)kill(-s->child, SIGKILL);
 	if (aero_descendants_signal(SIGKILL) < 0 && s->child_running)
 		(void)kill(s->child, SIGKILL);
-	s->deadline_ms = now_ms() + KILL_RETRY_MS;
+	s->deadline_ms = aero_clock_monotonic_ms() + KILL_RETRY_MS;
 }
 
 /* Records one sample of system metrics when one is due. */
 static void sample_system(struct supervisor *s)
 {
-	if (s->next_sample_ms == 0 || now_ms() < s->next_sample_ms)
+	if (s->next_sample_ms == 0 || aero_clock_monotonic_ms() < s->next_sample_ms)
 		return;
-	s->next_sample_ms = now_ms() + s->opts->system_interval_ms;
+	s->next_sample_ms = aero_clock_monotonic_ms() + s->opts->system_interval_ms;
 	cJSON *row = cJSON_CreateObject();
 	if (row == NULL || aero_sysmetrics_sample(&s->metrics, row) < 0 ||
 	    aero_spool_system(s->spool, row) < 0)
@@ -274,11 +267,11 @@ static void wait_for_event(struct supervisor *s)
 	sample_system(s);
 	int timeout = -1;
 	if (s->next_sample_ms != 0) {
-		const int64_t left = s->next_sample_ms - now_ms();
+		const int64_t left = s->next_sample_ms - aero_clock_monotonic_ms();
 		timeout = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
 	}
 	if (s->deadline_ms != 0) {
-		const int64_t left = s->deadline_ms - now_ms();
+		const int64_t left = s->deadline_ms - aero_clock_monotonic_ms();
 		if (left <= 0) {
 			kill_the_rest(s);
 			reap(s);
@@ -322,14 +315,8 @@ static void record_outcome(struct supervisor *s, int status)
 	const char *state = status == 0                    ? "finished"
 	                    : WIFSIGNALED(s->child_status) ? "killed"
 	                                                   : "failed";
-	struct timespec now;
-	(void)clock_gettime(CLOCK_REALTIME, &now);
-	struct tm tm;
-	char when[96];
-	(void)gmtime_r(&now.tv_sec, &tm);
-	(void)snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	               tm.tm_sec, now.tv_nsec / 1000000);
+	char when[AERO_UTC_SIZE];
+	aero_clock_utc_now(when);
 	cJSON *outcome = cJSON_CreateObject();
 	if (outcome == NULL || cJSON_AddStringToObject(outcome, "state", state) == NULL ||
 	    cJSON_AddNumberToObject(outcome, "exit_status", status) == NULL ||
@@ -364,7 +351,7 @@ int aero_supervise(const struct aero_init_options *opts)
 	}
 	if (s.spool != NULL && opts->system_interval_ms > 0) {
 		aero_sysmetrics_init(&s.metrics);
-		s.next_sample_ms = now_ms() + opts->system_interval_ms;
+		s.next_sample_ms = aero_clock_monotonic_ms() + opts->system_interval_ms;
 	}
 
 	struct aero_spawned spawned;

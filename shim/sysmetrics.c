@@ -1,5 +1,6 @@
 #include "sysmetrics.h"
 
+#include "clock.h"
 #include "error.h"
 #include "files.h"
 #include "probes.h"
@@ -7,18 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* nvidia-smi gets this long per sample before it is killed. */
 #define GPU_SAMPLE_TIMEOUT_MS 2000L
-
-static double monotonic_seconds(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A number that follows `key` in a small file; -1 when absent. */
 static double number_after(const char *path, const char *key)
@@ -76,14 +69,14 @@ static double memory_bytes(void)
 
 void aero_sysmetrics_init(struct aero_sysmetrics *m)
 {
-	m->last_wall = monotonic_seconds();
+	m->last_wall = (double)aero_clock_monotonic_ms() / 1000.0;
 	m->last_cpu = cpu_seconds();
 	m->gpu_off = false;
 }
 
 int aero_sysmetrics_sample(struct aero_sysmetrics *m, cJSON *row)
 {
-	const double wall = monotonic_seconds();
+	const double wall = (double)aero_clock_monotonic_ms() / 1000.0;
 	const double cpu = cpu_seconds();
 	int rc = 0;
 	if (cpu >= 0 && m->last_cpu >= 0 && wall > m->last_wall)

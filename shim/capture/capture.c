@@ -5,6 +5,7 @@
 #include "canonjson.h"
 #include "error.h"
 #include "files.h"
+#include "hex.h"
 #include "probes.h"
 
 #include <stdio.h>
@@ -143,8 +144,7 @@ int aero_capture_setup_init(struct aero_capture_setup *setup)
 	setup->salt = malloc(2 * sizeof(bytes) + 1);
 	if (setup->salt == NULL || getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
 		return aero_error_set("cannot make a salt for redacted values");
-	for (size_t i = 0; i < sizeof(bytes); i++)
-		(void)snprintf(setup->salt + 2 * i, 3, "%02x", bytes[i]);
+	aero_hex_encode(bytes, sizeof(bytes), setup->salt);
 	return 0;
 }
 

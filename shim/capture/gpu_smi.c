@@ -2,6 +2,7 @@
  * from nvidia-smi, run in a child with a hard deadline: a wedged driver makes
  * nvidia-smi hang, and PID 1 must neither hang nor crash with it. Only on the
  * running system. */
+#include "clock.h"
 #include "error.h"
 #include "files.h"
 #include "parse.h"
@@ -13,22 +14,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SMI_OUTPUT_MAX ((size_t)1024 * 1024)
 #define SMI_DEFAULT_TIMEOUT_MS 5000L
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* nvidia-smi on PATH, else where NVIDIA's container toolkit puts it. */
 static char *find_smi(void)
@@ -55,7 +49,7 @@ static char *find_smi(void)
 }
 
 /* Runs argv with its output captured; kills it at the deadline. */
-static char *run_until(char *const argv[], long deadline_ms)
+static char *run_until(char *const argv[], int64_t deadline_ms)
 {
 	int out[2];
 	if (pipe2(out, O_CLOEXEC) < 0) {
@@ -87,7 +81,7 @@ static char *run_until(char *const argv[], long deadline_ms)
 	char *text = malloc(cap);
 	bool timed_out = false, failed = text == NULL;
 	while (!failed) {
-		const long left = deadline_ms - now_ms();
+		const int64_t left = deadline_ms - aero_clock_monotonic_ms();
 		struct pollfd pfd = {.fd = out[0], .events = POLLIN};
 		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
 			timed_out = true;
@@ -215,7 +209,7 @@ int aero_gpu_add_smi(const struct aero_capture_ctx *ctx, cJSON *gpu)
 	int rc = 0;
 	if (setting != NULL && aero_parse_duration_ms(setting, 600000, &timeout) < 0)
 		rc = aero_error_set("AERO_GPU_TIMEOUT: %s", aero_error_last());
-	const long deadline = now_ms() + timeout;
+	const int64_t deadline = aero_clock_monotonic_ms() + timeout;
 	char query[] = "--query-gpu=pci.bus_id,name,memory.total,compute_cap";
 	char format[] = "--format=csv,noheader,nounits";
 	char *const query_argv[] = {smi, query, format, NULL};
@@ -251,7 +245,7 @@ int aero_gpu_sample(cJSON *row, long timeout_ms)
 	char query[] = "--query-gpu=pci.bus_id,utilization.gpu,memory.used";
 	char format[] = "--format=csv,noheader,nounits";
 	char *const argv[] = {smi, query, format, NULL};
-	char *text = run_until(argv, now_ms() + timeout_ms);
+	char *text = run_until(argv, aero_clock_monotonic_ms() + timeout_ms);
 	free(smi);
 	if (text == NULL)
 		return aero_json_add_string(row, "gpu_error", aero_error_last());

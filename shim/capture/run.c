@@ -1,7 +1,9 @@
 /* run: who ran what, where and when. Arguments that look like secrets
  * (--api-key=..., --password VALUE) are redacted. */
+#include "clock.h"
 #include "error.h"
 #include "files.h"
+#include "hex.h"
 #include "probes.h"
 
 #include <stdbool.h>
@@ -10,7 +12,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #define REDACTED "<redacted>"
@@ -80,18 +81,11 @@ int aero_probe_run(const struct aero_capture_ctx *ctx, cJSON *part)
 	unsigned char id[16];
 	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
 		return aero_error_set("no random bytes for the run id");
-	char hex[33];
-	for (size_t i = 0; i < sizeof(id); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	char hex[2 * sizeof(id) + 1];
+	aero_hex_encode(id, sizeof(id), hex);
 
-	struct timespec now;
-	(void)clock_gettime(CLOCK_REALTIME, &now);
-	struct tm tm;
-	char when[96];
-	(void)gmtime_r(&now.tv_sec, &tm);
-	(void)snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	               tm.tm_sec, now.tv_nsec / 1000000);
+	char when[AERO_UTC_SIZE];
+	aero_clock_utc_now(when);
 
 	struct utsname u;
 	char *cwd = getcwd(NULL, 0);

@@ -1,0 +1,19 @@
+/* Clocks and time stamps, the same everywhere in Aeromancy. */
+#ifndef AERO_CLOCK_H
+#define AERO_CLOCK_H
+
+#include <stdint.h>
+
+/* Room for a time stamp from aero_clock_utc_now, NUL included. */
+#define AERO_UTC_SIZE 96 /* room for any int the compiler can imagine */
+
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and intervals. */
+int64_t aero_clock_monotonic_ms(void);
+
+/* Seconds since the epoch (CLOCK_REALTIME), with the fraction. */
+double aero_clock_now_seconds(void);
+
+/* Writes now as UTC RFC 3339 with milliseconds: 2026-11-26T13:01:36.448Z. */
+void aero_clock_utc_now(char buf[AERO_UTC_SIZE]);
+
+#endif
