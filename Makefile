@@ -12,17 +12,17 @@ PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
-SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c)))
+SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c shim/sinks/*.c)))
 HOST_SRC := $(sort $(wildcard host/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) bench/startup.c
-H_FILES := $(sort $(wildcard lib/*.h shim/*.h shim/capture/*.h host/*.h))
+H_FILES := $(sort $(wildcard lib/*.h shim/*.h shim/capture/*.h shim/sinks/*.h host/*.h))
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-align -Wwrite-strings
 HARDENING := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim -Ishim/capture \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim -Ishim/capture -Ishim/sinks \
 	$(WARNINGS) $(CFLAGS)
 RELRO := -Wl,-z,relro,-z,now -Wl,--as-needed
 
@@ -140,7 +140,7 @@ lint:
 	done; [ $$failed -eq 0 ]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -D__linux__ \
-		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim -Ishim/capture $(LIB_SRC) $(SHIM_SRC) shim/main.c \
+		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim -Ishim/capture -Ishim/sinks $(LIB_SRC) $(SHIM_SRC) shim/main.c \
 		$(HOST_SRC) bench/startup.c
 
 format:
