@@ -1,6 +1,7 @@
 #include "channel.h"
 
 #include "error.h"
+#include "jsonscan.h"
 #include "log.h"
 
 #include <errno.h>
@@ -13,19 +14,36 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* Acknowledgements waiting for a client that does not read them: past this,
- * aero-init stops reading from it until it does (backpressure, not loss). */
+/* Answers waiting for a client that does not read them: past this, aero-init
+ * stops handling and reading its messages until it does (backpressure, not
+ * loss). */
 #define ACK_BACKLOG_MAX ((size_t)64 * 1024)
 #define MAX_CLIENTS 1024
+/* Bytes read from a client at a time: each read's rows go to disk in one
+ * write and its answers back in one send, so a bigger read means fewer
+ * system calls per record. A unix socket seldom holds more than this (the
+ * sender's buffer is about 208 KiB). One buffer serves every client. */
+#define READ_SIZE ((size_t)256 * 1024)
+/* Reads from one client before the others get their turn. */
+#define READS_PER_TURN 4
+/* A step is a whole number up to this (beyond 2^53 doubles skip some). */
+#define STEP_MAX 9000000000000000LL
+/* A carry buffer past this size, which only a long line needs, is given back
+ * once the line is done. */
+#define CARRY_KEEP ((size_t)64 * 1024)
+
+static const char answer_ok[] = "{\"ok\":true}\n";
 
 struct client {
 	int fd;
-	char *in; /* bytes received, not yet a whole line */
-	size_t in_len;
-	size_t in_cap;   /* grows with the longest line, up to the limit */
-	bool discarding; /* inside a message that was too long: skip to its newline */
-	char *out;       /* acknowledgements not yet written */
-	size_t out_len;
+	char *carry; /* the start of a line not yet whole, kept for the next read */
+	size_t carry_len;
+	size_t carry_cap; /* grows with the longest line, up to the limit */
+	bool carry_lines; /* carry holds whole lines too: its answers backed up */
+	bool discarding;  /* inside a message that was too long: skip to its newline */
+	char *out;        /* answers not yet sent */
+	size_t out_len, out_cap;
+	bool deaf;   /* it stopped reading: answers are dropped, its records still kept */
 	bool closed; /* the client hung up: drop it once its data is handled */
 };
 
@@ -37,6 +55,8 @@ struct aero_channel {
 	struct client *clients;
 	size_t count;
 	unsigned long errors;
+	char *buf; /* a client's carry, then what one read brings */
+	size_t buf_cap;
 };
 
 static int socket_path(struct aero_channel *ch, const char *run_dir)
@@ -106,15 +126,30 @@ size_t aero_channel_poll_fds(const struct aero_channel *ch, struct pollfd *fds, 
 	return n;
 }
 
-static void queue_ack(struct client *c, const char *text)
+/* Makes room for len more bytes in *buf (holding used of *cap). */
+static int reserve(char **buf, size_t *cap, size_t used, size_t len)
 {
-	const size_t len = strlen(text);
-	char *bigger = realloc(c->out, c->out_len + len);
-	if (bigger == NULL) {
+	if (used + len <= *cap)
+		return 0;
+	size_t bigger_cap = *cap > 0 ? *cap : 4096;
+	while (bigger_cap < used + len)
+		bigger_cap *= 2;
+	char *bigger = realloc(*buf, bigger_cap);
+	if (bigger == NULL)
+		return -1;
+	*buf = bigger;
+	*cap = bigger_cap;
+	return 0;
+}
+
+static void queue_answer(struct client *c, const char *text, size_t len)
+{
+	if (c->deaf)
+		return;
+	if (reserve(&c->out, &c->out_cap, c->out_len, len) < 0) {
 		c->closed = true; /* cannot answer: hang up rather than leave it waiting */
 		return;
 	}
-	c->out = bigger;
 	memcpy(c->out + c->out_len, text, len);
 	c->out_len += len;
 }
@@ -123,254 +158,252 @@ static void refuse(struct aero_channel *ch, struct client *c, const char *why)
 {
 	ch->errors++;
 	aero_log_warn("refused a record from the experiment: %s", why);
-	cJSON *ack = cJSON_CreateObject();
+	cJSON *answer = cJSON_CreateObject();
 	char *text = NULL;
-	if (ack != NULL && cJSON_AddFalseToObject(ack, "ok") != NULL &&
-	    cJSON_AddStringToObject(ack, "error", why) != NULL)
-		text = cJSON_PrintUnformatted(ack);
-	cJSON_Delete(ack);
+	if (answer != NULL && cJSON_AddFalseToObject(answer, "ok") != NULL &&
+	    cJSON_AddStringToObject(answer, "error", why) != NULL)
+		text = cJSON_PrintUnformatted(answer);
+	cJSON_Delete(answer);
 	if (text == NULL) {
-		queue_ack(c, "{\"ok\":false,\"error\":\"out of memory\"}\n");
+		static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}\n";
+		queue_answer(c, oom, sizeof(oom) - 1);
 		return;
 	}
-	queue_ack(c, text);
-	queue_ack(c, "\n");
+	queue_answer(c, text, strlen(text));
+	queue_answer(c, "\n", 1);
 	free(text);
 }
 
+/* The top-level members a message may have. */
+enum { TYPE, DATA, STEP, TAGS, TEXT, MEMBERS };
+
 /* A data object: an object whose keys do not start with '_' (reserved). */
-static const char *check_data(const cJSON *data)
+static const char *data_problem(const struct aero_json_member *data)
 {
-	if (!cJSON_IsObject(data))
+	if (data->kind != AERO_JSON_OBJECT)
 		return "\"data\" must be an object";
-	const cJSON *item;
-	cJSON_ArrayForEach(item, data)
-	{
-		if (item->string[0] == '_')
-			return "keys starting with '_' are reserved";
-	}
+	if (data->underscore_key)
+		return "keys starting with '_' are reserved";
 	return NULL;
 }
 
-/* Skips one JSON value of a text known to be valid; returns its end. */
-static const char *skip_value(const char *p)
+/* A history row, the hot path: its data goes to the spool as sent, without
+ * parsing it into a tree or printing its numbers again. */
+static const char *log_row(struct aero_channel *ch, const struct aero_json_member *m, int *rc)
 {
-	int depth = 0;
-	do {
-		if (*p == '"') {
-			for (p++; *p != '"' && *p != '\0'; p++)
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-			if (*p == '"')
-				p++;
-		} else if (*p == '{' || *p == '[') {
-			depth++;
-			p++;
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-			p++;
-		} else if (depth == 0) {
-			p += strcspn(p, ",}] \t\r\n"); /* a number or a literal */
-		} else {
-			p++;
-		}
-	} while (depth > 0 && *p != '\0');
-	return p;
+	const char *problem = data_problem(&m[DATA]);
+	if (problem != NULL)
+		return problem;
+	long long step = AERO_SPOOL_NEXT_STEP;
+	if (m[STEP].kind != AERO_JSON_ABSENT &&
+	    (m[STEP].kind != AERO_JSON_NUMBER ||
+	     aero_json_whole_number(m[STEP].value, m[STEP].len, STEP_MAX, &step) < 0))
+		return "step must be a whole number from 0";
+	*rc = aero_spool_log(ch->spool, m[DATA].value, m[DATA].len, step);
+	return NULL;
 }
 
-/* The text of the top-level member `key` of a valid JSON object, or NULL when
- * it is not there under that exact spelling. */
-static const char *raw_member(const char *json, const char *key, size_t *len)
+/* summary, config, tags and notes, which are rare: the message is parsed
+ * whole (it is valid JSON already) and merged into its file. */
+static const char *merge_values(struct aero_channel *ch, const struct aero_json_member *m,
+                                const char *line, size_t len, int *rc)
 {
-	const size_t key_len = strlen(key);
-	const char *p = json + strspn(json, " \t\r\n");
-	if (*p++ != '{')
-		return NULL;
-	for (;;) {
-		p += strspn(p, " \t\r\n,");
-		if (*p != '"')
-			return NULL;
-		const char *name = p + 1;
-		const char *value = skip_value(p);
-		const bool match =
-		        (size_t)(value - name) == key_len + 1 && memcmp(name, key, key_len) == 0;
-		value += strspn(value, " \t\r\n");
-		if (*value++ != ':')
-			return NULL;
-		value += strspn(value, " \t\r\n");
-		const char *end = skip_value(value);
-		if (match) {
-			*len = (size_t)(end - value);
-			return value;
-		}
-		p = end;
+	const bool tags = aero_json_string_is(m[TYPE].value, m[TYPE].len, "tags");
+	const bool notes = aero_json_string_is(m[TYPE].value, m[TYPE].len, "notes");
+	const char *problem = NULL;
+	if (tags || notes) {
+		if (tags && m[TAGS].kind != AERO_JSON_ARRAY)
+			problem = "\"tags\" must be a list of strings";
+		if (notes && m[TEXT].kind != AERO_JSON_STRING)
+			problem = "\"text\" must be a string";
+	} else {
+		problem = data_problem(&m[DATA]);
 	}
+	if (problem != NULL)
+		return problem;
+	cJSON *msg = cJSON_ParseWithLength(line, len);
+	if (msg == NULL) {
+		*rc = aero_error_set("out of memory");
+		return NULL;
+	}
+	if (!tags && !notes) {
+		const bool summary = aero_json_string_is(m[TYPE].value, m[TYPE].len, "summary");
+		*rc = aero_spool_merge(ch->spool, summary ? "summary.json" : "config.json",
+		                       cJSON_GetObjectItemCaseSensitive(msg, "data"));
+		cJSON_Delete(msg);
+		return NULL;
+	}
+	cJSON *value = cJSON_DetachItemFromObjectCaseSensitive(msg, tags ? "tags" : "text");
+	if (tags) {
+		const cJSON *t;
+		cJSON_ArrayForEach(t, value)
+		{
+			if (!cJSON_IsString(t))
+				problem = "\"tags\" must be a list of strings";
+		}
+	}
+	cJSON *update = cJSON_CreateObject();
+	if (problem == NULL && (update == NULL || value == NULL ||
+	                        !cJSON_AddItemToObject(update, tags ? "tags" : "notes", value))) {
+		*rc = aero_error_set("out of memory");
+	} else if (problem == NULL) {
+		value = NULL; /* update owns it now */
+		*rc = aero_spool_merge(ch->spool, "run.json", update);
+	}
+	cJSON_Delete(value);
+	cJSON_Delete(update);
+	cJSON_Delete(msg);
+	return problem;
 }
 
-/* A history row: the data as sent goes to the spool, without being printed
- * again (formatting numbers is most of the cost of a record). */
-static int log_row(struct aero_channel *ch, const cJSON *msg, const char *line, const cJSON *data)
+/* One message (len bytes, no newline): validate, write to the spool, answer. */
+static void handle_message(struct aero_channel *ch, struct client *c, const char *line, size_t len)
 {
-	const cJSON *step = cJSON_GetObjectItemCaseSensitive(msg, "step");
-	size_t len = 0;
-	const char *raw = raw_member(line, "data", &len);
-	if (raw != NULL)
-		return aero_spool_log(ch->spool, raw, len, step);
-	/* "data" spelled with escapes: print it once. */
-	char *text = cJSON_PrintUnformatted(data);
-	if (text == NULL)
-		return aero_error_set("out of memory");
-	const int rc = aero_spool_log(ch->spool, text, strlen(text), step);
-	free(text);
-	return rc;
-}
-
-/* One message: validate, write to the spool, acknowledge. */
-static void handle_message(struct aero_channel *ch, struct client *c, const char *line)
-{
-	cJSON *msg = cJSON_Parse(line);
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
+	struct aero_json_member m[MEMBERS] = {
+	        [TYPE] = {.name = "type"}, [DATA] = {.name = "data"}, [STEP] = {.name = "step"},
+	        [TAGS] = {.name = "tags"}, [TEXT] = {.name = "text"},
+	};
 	const char *problem = NULL;
 	int rc = 0;
-	if (msg == NULL || !cJSON_IsObject(msg))
-		problem = "not a JSON object";
-	else if (!cJSON_IsString(type))
+	if (aero_json_scan_object(line, len, m, MEMBERS) < 0)
+		rc = -1; /* not JSON, not an object, or a member twice: aero_error says */
+	else if (m[TYPE].kind != AERO_JSON_STRING)
 		problem = "no \"type\" (log, summary, config, tags or notes)";
-	else if (strcmp(type->valuestring, "log") == 0) {
-		problem = check_data(data);
-		if (problem == NULL)
-			rc = log_row(ch, msg, line, data);
-	} else if (strcmp(type->valuestring, "summary") == 0 ||
-	           strcmp(type->valuestring, "config") == 0) {
-		problem = check_data(data);
-		if (problem == NULL)
-			rc = aero_spool_merge(
-			        ch->spool,
-			        type->valuestring[0] == 's' ? "summary.json" : "config.json", data);
-	} else if (strcmp(type->valuestring, "tags") == 0 ||
-	           strcmp(type->valuestring, "notes") == 0) {
-		const bool tags = type->valuestring[0] == 't';
-		const cJSON *value = cJSON_GetObjectItemCaseSensitive(msg, tags ? "tags" : "text");
-		bool valid = tags ? cJSON_IsArray(value) : cJSON_IsString(value);
-		if (tags) {
-			const cJSON *t;
-			cJSON_ArrayForEach(t, value)
-			{
-				valid = valid && cJSON_IsString(t);
-			}
-		}
-		if (!valid) {
-			problem = tags ? "\"tags\" must be a list of strings"
-			               : "\"text\" must be a string";
-		} else {
-			cJSON *update = cJSON_CreateObject();
-			cJSON *copy = cJSON_Duplicate(value, 1);
-			if (update == NULL || copy == NULL ||
-			    !cJSON_AddItemToObject(update, tags ? "tags" : "notes", copy)) {
-				cJSON_Delete(copy);
-				rc = aero_error_set("out of memory");
-			} else {
-				rc = aero_spool_merge(ch->spool, "run.json", update);
-			}
-			cJSON_Delete(update);
-		}
-	} else {
+	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "log"))
+		problem = log_row(ch, m, &rc);
+	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "summary") ||
+	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "config") ||
+	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "tags") ||
+	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "notes"))
+		problem = merge_values(ch, m, line, len, &rc);
+	else
 		problem = "unknown \"type\" (use log, summary, config, tags or notes)";
-	}
-	cJSON_Delete(msg);
 	if (problem != NULL)
 		refuse(ch, c, problem);
 	else if (rc < 0)
 		refuse(ch, c, aero_error_last());
 	else
-		queue_ack(c, "{\"ok\":true}\n");
+		queue_answer(c, answer_ok, sizeof(answer_ok) - 1);
 }
 
-/* Handles every whole line received so far. */
-static void handle_lines(struct aero_channel *ch, struct client *c)
+/* Keeps text (len bytes) in the client's carry for its next turn. */
+static void keep_carry(struct client *c, const char *text, size_t len)
 {
-	const size_t acked_before = c->out_len;
+	if (len == 0 && c->carry_cap > CARRY_KEEP) {
+		free(c->carry);
+		c->carry = NULL;
+		c->carry_cap = 0;
+	}
+	if (reserve(&c->carry, &c->carry_cap, 0, len) < 0) {
+		c->closed = true;
+		len = 0;
+	}
+	if (len > 0)
+		memcpy(c->carry, text, len);
+	c->carry_len = len;
+}
+
+/* Handles the whole lines in text (len bytes), until the client's answers
+ * back up; what is left goes back to its carry. */
+static void handle_lines(struct aero_channel *ch, struct client *c, char *text, size_t len)
+{
+	const size_t answered_before = c->out_len;
 	size_t start = 0;
+	bool backed_up = false;
 	for (;;) {
-		char *nl = memchr(c->in + start, '\n', c->in_len - start);
+		if (c->out_len >= ACK_BACKLOG_MAX) {
+			backed_up = true;
+			break;
+		}
+		const char *nl = memchr(text + start, '\n', len - start);
 		if (nl == NULL)
 			break;
-		*nl = '\0';
+		const size_t line_len = (size_t)(nl - text) - start;
 		if (c->discarding)
 			c->discarding = false;
-		else if (nl > c->in + start)
-			handle_message(ch, c, c->in + start);
-		start = (size_t)(nl - c->in) + 1;
+		else if (line_len > AERO_CHANNEL_MAX_MESSAGE)
+			refuse(ch, c, "message longer than 1048576 bytes");
+		else if (line_len > 0)
+			handle_message(ch, c, text + start, line_len);
+		start = (size_t)(nl - text) + 1;
 	}
 	/* The rows of this batch go to disk in one write, before any of their
-	 * acknowledgements can leave. When that fails, none is acknowledged and
-	 * the connection is closed: the client knows its records are not kept. */
+	 * answers can leave. When that fails, none is acknowledged and the
+	 * connection is closed: the client knows its records are not kept. */
 	if (aero_spool_flush(ch->spool) < 0) {
 		aero_log_error("cannot record the experiment's metrics: %s", aero_error_last());
-		c->out_len = acked_before;
+		c->out_len = answered_before;
 		c->closed = true;
 	}
-	memmove(c->in, c->in + start, c->in_len - start);
-	c->in_len -= start;
-	if (c->in_len > AERO_CHANNEL_MAX_MESSAGE) {
-		if (!c->discarding)
-			refuse(ch, c, "message longer than 1048576 bytes");
+	size_t rest = len - start;
+	c->carry_lines = backed_up && memchr(text + start, '\n', rest) != NULL;
+	if (!c->carry_lines && c->discarding) {
+		rest = 0; /* still inside the message that was too long */
+	} else if (!c->carry_lines && rest > AERO_CHANNEL_MAX_MESSAGE) {
+		refuse(ch, c, "message longer than 1048576 bytes");
 		c->discarding = true;
-		c->in_len = 0;
+		rest = 0;
 	}
+	keep_carry(c, text + start, rest);
 }
 
-/* Reads and handles what the client sent; marks it closed when it hung up. */
-static void read_client(struct aero_channel *ch, struct client *c)
-{
-	for (;;) {
-		/* Room for one byte past the limit, which tells a line too long. */
-		if (c->in_len == c->in_cap && c->in_cap < AERO_CHANNEL_MAX_MESSAGE + 1) {
-			size_t cap = c->in_cap == 0 ? 4096 : c->in_cap * 2;
-			if (cap > AERO_CHANNEL_MAX_MESSAGE + 1)
-				cap = AERO_CHANNEL_MAX_MESSAGE + 1;
-			char *bigger = realloc(c->in, cap);
-			if (bigger == NULL) {
-				c->closed = true;
-				return;
-			}
-			c->in = bigger;
-			c->in_cap = cap;
-		}
-		const size_t room = c->in_cap - c->in_len;
-		const ssize_t n = read(c->fd, c->in + c->in_len, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			c->closed = true;
-			return;
-		}
-		c->in_len += (size_t)n;
-		handle_lines(ch, c);
-		if (c->out_len >= ACK_BACKLOG_MAX)
-			return; /* backpressure: wait until it reads its acknowledgements */
-	}
-}
-
+/* Sends the answers waiting, as far as the socket takes them. */
 static void write_client(struct client *c)
 {
-	while (c->out_len > 0) {
-		const ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+	size_t sent = 0;
+	while (sent < c->out_len) {
+		const ssize_t n = send(c->fd, c->out + sent, c->out_len - sent, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
+			break;
 		if (n <= 0) {
-			c->closed = true;
-			c->out_len = 0;
-			return;
+			/* It stopped reading (it may have exited): what it sent is
+			 * still read and recorded, the answers go nowhere. */
+			c->deaf = true;
+			sent = c->out_len;
+			break;
 		}
-		memmove(c->out, c->out + n, c->out_len - (size_t)n);
-		c->out_len -= (size_t)n;
+		sent += (size_t)n;
 	}
+	if (sent > 0 && sent < c->out_len)
+		memmove(c->out, c->out + sent, c->out_len - sent);
+	c->out_len -= sent;
+}
+
+/* Reads from the client, up to max_reads times, and handles what it sent,
+ * each read's lines as one batch; marks it closed when it hung up. Whether it
+ * got anything done. */
+static bool read_client(struct aero_channel *ch, struct client *c, int max_reads)
+{
+	bool progress = false;
+	for (int reads = 0; reads < max_reads && !c->closed && c->out_len < ACK_BACKLOG_MAX;) {
+		/* The carry first, then a read after it: lines are contiguous. */
+		if (reserve(&ch->buf, &ch->buf_cap, 0, c->carry_len + READ_SIZE) < 0) {
+			c->closed = true;
+			break;
+		}
+		if (c->carry_len > 0)
+			memcpy(ch->buf, c->carry, c->carry_len);
+		size_t len = c->carry_len;
+		if (!c->carry_lines) {
+			const ssize_t n = read(c->fd, ch->buf + len, READ_SIZE);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (n <= 0) {
+				c->closed = true;
+				break;
+			}
+			len += (size_t)n;
+			reads++;
+		}
+		progress = true;
+		handle_lines(ch, c, ch->buf, len);
+		write_client(c); /* this batch's answers, in one send */
+	}
+	return progress;
 }
 
 static void accept_clients(struct aero_channel *ch)
@@ -396,7 +429,7 @@ static void drop_closed(struct aero_channel *ch)
 		struct client *c = &ch->clients[i];
 		if (c->closed) {
 			close(c->fd);
-			free(c->in);
+			free(c->carry);
 			free(c->out);
 		} else {
 			ch->clients[kept++] = *c;
@@ -407,21 +440,24 @@ static void drop_closed(struct aero_channel *ch)
 
 void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, size_t count)
 {
+	/* fds lists the clients in their order (accepting only appends). */
+	size_t j = 0;
 	for (size_t i = 0; i < count; i++) {
-		if (fds[i].revents == 0)
-			continue;
 		if (fds[i].fd == ch->listen_fd) {
-			accept_clients(ch);
+			if (fds[i].revents != 0)
+				accept_clients(ch);
 			continue;
 		}
-		for (size_t j = 0; j < ch->count; j++) {
-			struct client *c = &ch->clients[j];
-			if (c->fd != fds[i].fd)
-				continue;
-			if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-				read_client(ch, c);
+		while (j < ch->count && ch->clients[j].fd != fds[i].fd)
+			j++;
+		if (j == ch->count)
+			break;
+		struct client *c = &ch->clients[j];
+		if (fds[i].revents & POLLOUT)
 			write_client(c);
-		}
+		if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
+		    (c->carry_lines && c->out_len < ACK_BACKLOG_MAX))
+			(void)read_client(ch, c, READS_PER_TURN);
 	}
 	drop_closed(ch);
 }
@@ -429,9 +465,13 @@ void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, si
 void aero_channel_drain(struct aero_channel *ch)
 {
 	accept_clients(ch);
-	for (size_t i = 0; i < ch->count; i++) {
-		read_client(ch, &ch->clients[i]);
-		write_client(&ch->clients[i]);
+	for (bool progress = true; progress;) {
+		progress = false;
+		for (size_t i = 0; i < ch->count; i++) {
+			struct client *c = &ch->clients[i];
+			write_client(c);
+			progress |= read_client(ch, c, READS_PER_TURN);
+		}
 	}
 	drop_closed(ch);
 }
@@ -457,5 +497,6 @@ void aero_channel_close(struct aero_channel *ch)
 		(void)rmdir(ch->private_dir);
 	free(ch->path);
 	free(ch->private_dir);
+	free(ch->buf);
 	free(ch);
 }

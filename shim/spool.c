@@ -7,7 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,10 @@ struct aero_spool {
 	long long last_step; /* the last row's step; -1 before the first */
 	char *pending;       /* rows queued since the last flush */
 	size_t pending_len, pending_cap;
+	/* `,"_timestamp":T,"_runtime":R` of those rows: read from the clock once
+	 * for them all (they arrived together), empty after a flush. */
+	char times[96];
+	size_t times_len;
 	double started;   /* CLOCK_REALTIME at open, for _runtime */
 	cJSON *merged[3]; /* summary, config, run: kept whole, rewritten on change */
 };
@@ -82,74 +86,114 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Appends to the queue of rows not yet written. */
-static int queue(struct aero_spool *spool, const char *text, size_t len)
+/* Makes room for len more bytes in the queue of rows not yet written. */
+static int reserve(struct aero_spool *spool, size_t len)
 {
-	if (spool->pending_len + len > spool->pending_cap) {
-		size_t cap = spool->pending_cap ? spool->pending_cap : 65536;
-		while (cap < spool->pending_len + len)
-			cap *= 2;
-		char *bigger = realloc(spool->pending, cap);
-		if (bigger == NULL)
-			return aero_error_set("out of memory");
-		spool->pending = bigger;
-		spool->pending_cap = cap;
-	}
-	memcpy(spool->pending + spool->pending_len, text, len);
-	spool->pending_len += len;
+	if (spool->pending_len + len <= spool->pending_cap)
+		return 0;
+	size_t cap = spool->pending_cap ? spool->pending_cap : 65536;
+	while (cap < spool->pending_len + len)
+		cap *= 2;
+	char *bigger = realloc(spool->pending, cap);
+	if (bigger == NULL)
+		return aero_error_set("out of memory");
+	spool->pending = bigger;
+	spool->pending_cap = cap;
 	return 0;
 }
 
-/* Seconds with microseconds, formatted without floating-point printf. */
-static void format_seconds(char *buf, size_t size, double seconds)
+static void append(struct aero_spool *spool, const char *text, size_t len)
 {
-	const long long micros = (long long)(seconds * 1e6 + 0.5);
-	(void)snprintf(buf, size, "%lld.%06lld", micros / 1000000, micros % 1000000);
+	memcpy(spool->pending + spool->pending_len, text, len);
+	spool->pending_len += len;
 }
 
-int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, const cJSON *step)
+/* Seconds with microseconds, formatted without floating-point printf. */
+static int format_seconds(char *buf, size_t size, const char *name, double seconds)
+{
+	const long long micros = (long long)(seconds * 1e6 + 0.5);
+	return snprintf(buf, size, ",\"%s\":%lld.%06lld", name, micros / 1000000, micros % 1000000);
+}
+
+/* Reads the clock for the rows of this batch, once. */
+static void stamp_batch(struct aero_spool *spool)
+{
+	const double now = aero_clock_now_seconds();
+	/* A clock set back must not make a negative (and misprinted) runtime. */
+	const double runtime = now > spool->started ? now - spool->started : 0;
+	const size_t room = sizeof(spool->times);
+	spool->times_len = 0;
+	const int a = format_seconds(spool->times, room, "_timestamp", now);
+	if (a < 0 || (size_t)a >= room)
+		return;
+	const int b = format_seconds(spool->times + a, room - (size_t)a, "_runtime", runtime);
+	if (b >= 0 && (size_t)b < room - (size_t)a)
+		spool->times_len = (size_t)a + (size_t)b;
+}
+
+/* JSON's whitespace. */
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* Writes n in decimal just before buf_end (20 bytes are room enough);
+ * returns where it starts. */
+static char *format_step(char *buf_end, unsigned long long n)
+{
+	char *p = buf_end;
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	return p;
+}
+
+int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long long step)
 {
 	/* Without a step a row gets the next one; with one, steps never go back
 	 * (rows of one step may repeat: trackers merge them). */
-	long long row_step = spool->last_step + 1;
-	if (step != NULL) {
-		if (!cJSON_IsNumber(step) || step->valuedouble < 0 ||
-		    step->valuedouble != floor(step->valuedouble) || step->valuedouble > 9.0e15)
-			return aero_error_set("step must be a whole number from 0");
-		row_step = (long long)step->valuedouble;
-		if (row_step < spool->last_step)
-			return aero_error_set("step %lld comes before step %lld, logged already",
-			                      row_step, spool->last_step);
-	}
-	/* The object's members, without its braces and surrounding blanks. */
-	const char *open = memchr(data, '{', len);
-	const char *close = data + len;
-	while (close > data && close[-1] != '}')
-		close--;
-	if (open == NULL || close <= open)
+	const long long row_step = step == AERO_SPOOL_NEXT_STEP ? spool->last_step + 1 : step;
+	if (row_step < 0)
+		return aero_error_set("step must be a whole number from 0");
+	if (row_step < spool->last_step)
+		return aero_error_set("step %lld comes before step %lld, logged already", row_step,
+		                      spool->last_step);
+	if (len < 2 || data[0] != '{' || data[len - 1] != '}')
 		return aero_error_set("\"data\" must be an object");
-	const char *inner = open + 1, *inner_end = close - 1;
-	while (inner < inner_end && strchr(" \t\r\n", *inner) != NULL)
+	/* The object's members, without its braces and surrounding blanks. */
+	const char *inner = data + 1, *inner_end = data + len - 1;
+	while (inner < inner_end && is_blank(*inner))
 		inner++;
-	while (inner_end > inner && strchr(" \t\r\n", inner_end[-1]) != NULL)
+	while (inner_end > inner && is_blank(inner_end[-1]))
 		inner_end--;
+	if (spool->times_len == 0)
+		stamp_batch(spool);
+	if (spool->times_len == 0)
+		return aero_error_set("cannot format the time");
 
-	const double now = aero_clock_now_seconds();
-	char timestamp[48], runtime[48], head[160];
-	format_seconds(timestamp, sizeof(timestamp), now);
-	format_seconds(runtime, sizeof(runtime), now - spool->started);
-	const int n =
-	        snprintf(head, sizeof(head), "{\"_step\":%lld,\"_timestamp\":%s,\"_runtime\":%s%s",
-	                 row_step, timestamp, runtime, inner < inner_end ? "," : "");
-	if (n < 0 || (size_t)n >= sizeof(head) || queue(spool, head, (size_t)n) < 0 ||
-	    queue(spool, inner, (size_t)(inner_end - inner)) < 0 || queue(spool, "}\n", 2) < 0)
+	char digits[24];
+	const char *step_text = format_step(digits + sizeof(digits), (unsigned long long)row_step);
+	const size_t step_len = (size_t)(digits + sizeof(digits) - step_text);
+	const size_t inner_len = (size_t)(inner_end - inner);
+	static const char head[] = "{\"_step\":";
+	if (reserve(spool, sizeof(head) - 1 + step_len + spool->times_len + 1 + inner_len + 2) < 0)
 		return -1;
+	append(spool, head, sizeof(head) - 1);
+	append(spool, step_text, step_len);
+	append(spool, spool->times, spool->times_len);
+	if (inner_len > 0) {
+		append(spool, ",", 1);
+		append(spool, inner, inner_len);
+	}
+	append(spool, "}\n", 2);
 	spool->last_step = row_step;
 	return 0;
 }
 
 int aero_spool_flush(struct aero_spool *spool)
 {
+	spool->times_len = 0; /* the next batch reads the clock again */
 	if (spool->pending_len == 0)
 		return 0;
 	const int rc = write_all(spool->metrics_fd, spool->pending, spool->pending_len);

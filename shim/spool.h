@@ -11,11 +11,14 @@ struct aero_spool;
 /* Opens (creating) the record files of run_dir. 0, or -1 with aero_error set. */
 int aero_spool_open(struct aero_spool **spool, const char *run_dir);
 
+/* aero_spool_log's step for "the last row's step + 1" (0 for the first). */
+#define AERO_SPOOL_NEXT_STEP (-1LL)
+
 /* Queues one history row for metrics.jsonl: the data object's text as sent
- * (data, len bytes, a valid JSON object) with _step (step, or the last + 1
- * when step is NULL), _timestamp and _runtime. -1 with aero_error when the
- * step is refused (not a whole number, or going back). */
-int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, const cJSON *step);
+ * (data, len bytes, a valid JSON object) with _step, _timestamp and _runtime
+ * (the rows queued between two flushes share the last two). -1 with
+ * aero_error when the step goes back. */
+int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long long step);
 
 /* Writes the queued rows with one write(2). Rows count as recorded, and may
  * be acknowledged, only once this returns 0. */

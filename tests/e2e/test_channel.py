@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import clean_env
+from conftest import SANITIZED, clean_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENT_PATH = os.path.join(ROOT, "image", "python")
@@ -120,7 +120,8 @@ print(json.dumps(answers))
     answers = json.loads(r.stdout)
     assert [a["ok"] for a in answers] == [True] + [False] * 7 + [True]
     errors = [a["error"] for a in answers[1:8]]
-    assert errors == ["not a JSON object", "\"data\" must be an object",
+    assert errors == ["not a JSON object: an unexpected character at byte 1",
+                      "\"data\" must be an object",
                       "keys starting with '_' are reserved",
                       "unknown \"type\" (use log, summary, config, tags or notes)",
                       "step must be a whole number from 0", "\"tags\" must be a list of strings",
@@ -162,6 +163,33 @@ print(acks)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "20000"
     assert [row["i"] for row in rows(tmp_path)] == list(range(20000))
+
+
+def test_backpressure_bounds_memory_even_for_refusals(aero_init, tmp_path):
+    """A refusal's answer is 30 times longer than the 2-byte line "x": a
+    client that sends 60,000 of them before it reads any answer still gets
+    every answer, in order, and aero-init's memory stays small."""
+    code = """
+import socket, os, threading
+s = socket.socket(socket.AF_UNIX); s.connect(os.environ["AERO_SOCKET"])
+n = 60000
+t = threading.Thread(target=lambda: s.sendall(b"x\\n" * n + b'{"type":"log","data":{}}\\n'))
+t.start()
+import time; time.sleep(1)
+f = s.makefile("rb")
+answers = [f.readline() for _ in range(n + 1)]
+t.join()
+with open("/proc/%d/status" % os.getppid()) as status:
+    peak = [int(l.split()[1]) for l in status if l.startswith("VmHWM:")][0]
+print(len(set(answers[:n])), answers[-1].decode().strip(), peak)
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    distinct, last, peak_kib = r.stdout.split()
+    assert distinct == "1" and last == '{"ok":true}'
+    if not SANITIZED:  # AddressSanitizer's shadow memory would count
+        assert int(peak_kib) < 16 * 1024
+    assert len(rows(tmp_path)) == 1
 
 
 def test_aero_init_log_from_a_shell(aero_init, tmp_path):
@@ -241,3 +269,92 @@ for raw in [b'{"step": 1, "data" : { "s": "a}b\\"c{", "n": {"x": [1, {"y": 2}]} 
     assert got[1]["z"] == 1 and got[1]["_step"] == 2  # "data" spelled with an escape
     assert set(got[2]) == {"_step", "_timestamp", "_runtime"}
     assert got[3]["yes"] == 1e-300 and "no" not in got[3]
+
+
+def test_every_refusal_reason(aero_init, tmp_path):
+    """The channel checks the whole line against RFC 8259 (numbers, escapes,
+    UTF-8) before anything is recorded, and names what is wrong."""
+    code = r"""
+import socket, os, json
+s = socket.socket(socket.AF_UNIX); s.connect(os.environ["AERO_SOCKET"])
+f = s.makefile("rwb")
+def send(raw):
+    f.write(raw + b"\n"); f.flush(); return json.loads(f.readline())
+cases = [
+    b'[1, 2]',
+    b'{"type":"log","data":{"a":01}}',
+    b'{"type":"log","data":{"a":1.}}',
+    b'{"type":"log","data":{"a":"\\x"}}',
+    b'{"type":"log","data":{"a":"\\ud800"}}',
+    b'{"type":"log","data":{"a":"\xc0\xaf"}}',
+    b'{"type":"log","data":{"a":"\xed\xa0\x80"}}',
+    b'{"type":"log","data":{"a":"tab\there"}}',
+    b'{"type":"log","data":{"a":1}} x',
+    b'{"type":"log","data":' + b'[' * 1001 + b']' * 1001 + b'}',
+    b'{"type":"log","data":{"a":1},"data":{"b":2}}',
+    b'{"type":"log","type":"summary","data":{"b":2}}',
+    b'{"data":{"a":1}}',
+    b'{"type":7,"data":{"a":1}}',
+    b'{"type":"log"}',
+    b'{"type":"log","data":{"\\u005fstep":1}}',
+    b'{"type":"log","data":{"a":1},"step":"3"}',
+    b'{"type":"log","data":{"a":1},"step":1.5}',
+    b'{"type":"log","data":{"a":1},"step":5}',
+    b'{"type":"log","data":{"a":1},"step":4}',
+    b'{"type":"summary","data":{"_x":1}}',
+    b'{"type":"config","data":3}',
+    b'{"type":"notes","text":["x"]}',
+    b'{"type":"tags","tags":"x"}',
+]
+print(json.dumps([send(raw) for raw in cases]))
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    answers = json.loads(r.stdout)
+    assert [a["ok"] for a in answers] == [False] * 18 + [True] + [False] * 5
+    errors = [a.get("error") for a in answers]
+    invalid = "not a JSON object: "
+    assert errors[:18] == [
+        "not a JSON object",
+        invalid + "an invalid number at byte 27",
+        invalid + "an invalid number at byte 27",
+        invalid + "an invalid escape or an unpaired surrogate at byte 28",
+        invalid + "an invalid escape or an unpaired surrogate at byte 28",
+        invalid + "invalid UTF-8 at byte 28",
+        invalid + "invalid UTF-8 at byte 28",
+        invalid + "a control character in a string (escape it) at byte 31",
+        invalid + "text after the end of the value at byte 31",
+        invalid + "objects and arrays nested more than 1000 deep at byte 1021",
+        "duplicate key \"data\"",
+        "duplicate key \"type\"",
+        "no \"type\" (log, summary, config, tags or notes)",
+        "no \"type\" (log, summary, config, tags or notes)",
+        "\"data\" must be an object",
+        "keys starting with '_' are reserved",
+        "step must be a whole number from 0",
+        "step must be a whole number from 0",
+    ]
+    assert errors[19:] == ["step 4 comes before step 5, logged already",
+                           "keys starting with '_' are reserved", "\"data\" must be an object",
+                           "\"text\" must be a string", "\"tags\" must be a list of strings"]
+    assert [row["_step"] for row in rows(tmp_path)] == [5]
+    assert "23 records from the experiment were refused" in r.stderr
+
+
+def test_numbers_and_steps_as_json_spells_them(aero_init, tmp_path):
+    code = r"""
+import socket, os
+s = socket.socket(socket.AF_UNIX); s.connect(os.environ["AERO_SOCKET"])
+f = s.makefile("rwb")
+for raw in [b'{"type":"log","data":{"a":[true,false,null,{}]},"step":-0}',
+            b'{"type":"log","data":{"a":-0.5e+3,"b":0,"c":1E2,"u":"\u00e9\ud83d\ude00\u00e9"},"step":1.0}',
+            b'\t{ "type" : "log" , "data" : { } , "step" : 2e0 }\r']:
+    f.write(raw + b"\n"); f.flush()
+    assert f.readline() == b'{"ok":true}\n', raw
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    got = rows(tmp_path)
+    assert [row["_step"] for row in got] == [0, 1, 2]
+    assert got[0]["a"] == [True, False, None, {}]
+    assert got[1]["a"] == -500 and got[1]["c"] == 100 and got[1]["u"] == "\u00e9\U0001f600\u00e9"
