@@ -159,6 +159,7 @@ bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_w
 	bench/startup.sh $(BUILD)/static/aero-init
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
+	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init
 
 install: all
 	install -D -m 0755 $(BUILD)/aero-init $(DESTDIR)$(PREFIX)/bin/aero-init

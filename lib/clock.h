@@ -2,6 +2,7 @@
 #ifndef AERO_CLOCK_H
 #define AERO_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Room for a time stamp from aero_clock_utc_now, NUL included. */
@@ -15,5 +16,9 @@ double aero_clock_now_seconds(void);
 
 /* Writes now as UTC RFC 3339 with milliseconds: 2026-11-26T13:01:36.448Z. */
 void aero_clock_utc_now(char buf[AERO_UTC_SIZE]);
+
+/* Writes now as UTC RFC 3339 with microseconds, 2026-11-26T14:43:53.123456Z,
+ * and returns its length (27 until the year 10000). */
+size_t aero_clock_utc_us_now(char buf[AERO_UTC_SIZE]);
 
 #endif

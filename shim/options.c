@@ -105,6 +105,14 @@ static int set_capture(struct aero_init_options *opts, const char *value, const 
 	return 0;
 }
 
+/* --console=on|off, or AERO_CONSOLE. */
+static int set_console(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (aero_parse_bool(value, &opts->console) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	return 0;
+}
+
 /* Applies fn to each comma-separated item of a list such as "1,143". */
 static int for_each_item(struct aero_init_options *opts, const char *list, const char *source,
                          int (*fn)(struct aero_init_options *, const char *, const char *))
@@ -173,7 +181,7 @@ struct setting {
 	const char *help;
 };
 
-enum { OPT_BUILD_INFO = 256, OPT_RUN_DIR, OPT_NO_CAPTURE, OPT_SYSTEM_INTERVAL };
+enum { OPT_BUILD_INFO = 256, OPT_RUN_DIR, OPT_NO_CAPTURE, OPT_SYSTEM_INTERVAL, OPT_CONSOLE };
 
 static const struct setting settings[] = {
         {"grace", 'g', required_argument, "AERO_GRACE_PERIOD", set_grace, "DURATION",
@@ -206,6 +214,9 @@ static const struct setting settings[] = {
          set_system_interval, "DURATION",
          "with a run directory, record CPU, memory and GPU use in system.jsonl this often "
          "(default 10s; 0 for never)"},
+        {"console", OPT_CONSOLE, required_argument, "AERO_CONSOLE", set_console, "on|off",
+         "with a run directory, pass the experiment's stdout and stderr through and record "
+         "them with time stamps in output.log, each unless it is a terminal (default on)"},
         {"quiet", 'q', no_argument, NULL, NULL, NULL, "report errors only"},
         {"build-info", OPT_BUILD_INFO, no_argument, NULL, NULL, NULL,
          "print the version and the libraries built in, as JSON"},
@@ -222,6 +233,7 @@ static void set_defaults(struct aero_init_options *opts)
 	opts->grace_ms = AERO_DEFAULT_GRACE_MS;
 	opts->verbosity = AERO_LOG_WARN;
 	opts->capture = true;
+	opts->console = true;
 	opts->system_interval_ms = AERO_DEFAULT_SYSTEM_INTERVAL_MS;
 	for (int sig = 0; sig < AERO_SIGNAL_LIMIT; sig++)
 		opts->rewrite[sig] = sig;

@@ -41,6 +41,7 @@ struct aero_init_options {
 	bool deterministic;      /* export the determinism settings */
 	const char *run_dir;     /* where the manifest goes; NULL for none */
 	bool capture;            /* capture the environment before the experiment starts */
+	bool console;            /* with a run directory, record stdout and stderr in output.log */
 	long system_interval_ms; /* system metrics every so often; 0 for none */
 	char **command;          /* NULL-terminated; points into argv */
 };

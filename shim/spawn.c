@@ -119,13 +119,25 @@ static const char *exec_reason(const char *path, int err)
 	return strerror(err);
 }
 
+/* In the child: the console pipes as stdout and stderr. dup2 clears their
+ * close-on-exec flag; the pipes' own descriptors close at exec. */
+static void redirect_stdio(const struct aero_spawn_stdio *stdio)
+{
+	if (stdio->out >= 0)
+		(void)dup2(stdio->out, STDOUT_FILENO);
+	if (stdio->err >= 0)
+		(void)dup2(stdio->err, STDERR_FILENO);
+}
+
 /* In the child, which shares aero-init's memory until exec (vfork): isolate
  * it, restore its signals and exec; when exec fails, leave errno in
  * *exec_error for the parent, which vfork keeps waiting until then. */
 static void __attribute__((noreturn))
-run_child(char *const command[], enum tty_plan plan, volatile int *exec_error)
+run_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
+          volatile int *exec_error)
 {
 	isolate_child(plan);
+	redirect_stdio(stdio);
 	restore_signals();
 	execvp(command[0], command);
 	*exec_error = errno;
@@ -137,22 +149,24 @@ run_child(char *const command[], enum tty_plan plan, volatile int *exec_error)
  * that nothing the parent uses later lives across the vfork. posix_spawn is
  * not enough: it cannot give the child a controlling terminal (TIOCSCTTY). */
 static pid_t __attribute__((noinline))
-start_child(char *const command[], enum tty_plan plan, volatile int *exec_error)
+start_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
+            volatile int *exec_error)
 {
 	const pid_t pid = vfork(); /* NOLINT(clang-analyzer-security.insecureAPI.vfork) */
 	if (pid == 0)
-		run_child(command, plan, exec_error); /* NOLINT(clang-analyzer-unix.Vfork) */
+		run_child(command, plan, stdio, exec_error); /* NOLINT(clang-analyzer-unix.Vfork) */
 	return pid;
 }
 
-int aero_spawn(char *const command[], struct aero_spawned *child)
+int aero_spawn(char *const command[], const struct aero_spawn_stdio *stdio,
+               struct aero_spawned *child)
 {
 	const enum tty_plan plan = plan_terminal();
 	if (plan == TTY_HANDOVER)
 		release_terminal();
 
 	volatile int exec_error = 0;
-	const pid_t pid = start_child(command, plan, &exec_error);
+	const pid_t pid = start_child(command, plan, stdio, &exec_error);
 	if (pid < 0) {
 		aero_log_error("cannot start a process: %s", strerror(errno));
 		return AERO_EXIT_INTERNAL;

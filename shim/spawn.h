@@ -12,10 +12,17 @@ struct aero_spawned {
 	                   aero-init, as the foreground group (else it has a session of its own) */
 };
 
-/* Forks and execs command (PATH searched). On success fills *child and returns 0. When exec fails,
- * reaps the child, reports one line on stderr and returns 126 or 127; other failures return
- * AERO_EXIT_INTERNAL. Call with every signal blocked. */
-int aero_spawn(char *const command[], struct aero_spawned *child);
+/* Descriptors the child gets as its stdout and stderr; -1 leaves aero-init's own. */
+struct aero_spawn_stdio {
+	int out;
+	int err;
+};
+
+/* Forks and execs command (PATH searched) with stdio. On success fills *child and returns 0.
+ * When exec fails, reaps the child, reports one line on stderr and returns 126 or 127; other
+ * failures return AERO_EXIT_INTERNAL. Call with every signal blocked. */
+int aero_spawn(char *const command[], const struct aero_spawn_stdio *stdio,
+               struct aero_spawned *child);
 
 /* The exit status for a failed exec with error err: 127 not found, else 126. */
 int aero_spawn_exec_status(int err);

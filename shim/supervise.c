@@ -9,6 +9,7 @@
 
 #include "channel.h"
 #include "clock.h"
+#include "console.h"
 #include "descendants.h"
 #include "error.h"
 #include "log.h"
@@ -29,7 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The signalfd, the channel's socket and up to its limit of clients. */
+/* The signalfd, the console's pipes, the channel's socket and up to its limit of clients. */
 #define POLL_MAX 1100
 
 /* After SIGKILL, how often to look again for processes forked meanwhile. */
@@ -47,6 +48,7 @@ struct supervisor {
 	int64_t deadline_ms;      /* CLOCK_MONOTONIC; 0 when no grace period runs */
 	struct aero_spool *spool; /* the run directory's records, when there is one */
 	struct aero_channel *channel; /* where the experiment sends them */
+	struct aero_console *console; /* its stdout and stderr, passed on and recorded */
 	struct aero_sysmetrics metrics;
 	int64_t next_sample_ms; /* CLOCK_MONOTONIC; 0 when system metrics are off */
 	bool done;
@@ -265,6 +267,8 @@ static void sample_system(struct supervisor *s)
 static void wait_for_event(struct supervisor *s)
 {
 	sample_system(s);
+	if (s->console != NULL)
+		aero_console_expire(s->console);
 	int timeout = -1;
 	if (s->next_sample_ms != 0) {
 		const int64_t left = s->next_sample_ms - aero_clock_monotonic_ms();
@@ -280,11 +284,20 @@ static void wait_for_event(struct supervisor *s)
 		if (timeout < 0 || left < timeout)
 			timeout = left > INT32_MAX ? INT32_MAX : (int)left;
 	}
+	if (s->console != NULL && aero_console_due_ms(s->console) != 0) {
+		const int64_t left = aero_console_due_ms(s->console) - aero_clock_monotonic_ms();
+		const int wait = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
+		if (timeout < 0 || wait < timeout)
+			timeout = wait;
+	}
 	struct pollfd fds[POLL_MAX];
 	fds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
 	size_t count = 1;
+	if (s->console != NULL)
+		count += aero_console_poll_fds(s->console, fds + count);
+	const size_t channel_at = count;
 	if (s->channel != NULL)
-		count += aero_channel_poll_fds(s->channel, fds + 1, POLL_MAX - 1);
+		count += aero_channel_poll_fds(s->channel, fds + count, POLL_MAX - count);
 	const int ready = poll(fds, count, timeout);
 	if (ready < 0 && errno != EINTR)
 		aero_log_warn("poll failed: %s", strerror(errno));
@@ -292,7 +305,9 @@ static void wait_for_event(struct supervisor *s)
 		return;
 	/* Records first: what a process sent before it exited is kept. */
 	if (s->channel != NULL)
-		aero_channel_dispatch(s->channel, fds + 1, count - 1);
+		aero_channel_dispatch(s->channel, fds + channel_at, count - channel_at);
+	if (s->console != NULL)
+		aero_console_dispatch(s->console, fds + 1);
 	if (fds[0].revents != 0)
 		drain_signals(s);
 }
@@ -354,10 +369,24 @@ int aero_supervise(const struct aero_init_options *opts)
 		s.next_sample_ms = aero_clock_monotonic_ms() + opts->system_interval_ms;
 	}
 
+	if (s.spool != NULL && opts->console && aero_console_open(&s.console, opts->run_dir) < 0) {
+		aero_log_error("cannot record the experiment's output, so it is not started: %s; "
+		               "or run with --console=off",
+		               aero_error_last());
+		aero_channel_close(s.channel);
+		aero_spool_close(s.spool);
+		return AERO_EXIT_INTERNAL;
+	}
+
 	struct aero_spawned spawned;
-	const int spawn_status = aero_spawn(opts->command, &spawned);
-	if (spawn_status != 0)
+	const struct aero_spawn_stdio stdio = aero_console_stdio(s.console);
+	const int spawn_status = aero_spawn(opts->command, &stdio, &spawned);
+	if (s.console != NULL)
+		aero_console_started(s.console);
+	if (spawn_status != 0) {
+		aero_console_close(s.console);
 		return spawn_status;
+	}
 	s.child = spawned.pid;
 	s.shell_tty = spawned.shell_tty;
 	s.child_running = true;
@@ -370,6 +399,12 @@ int aero_supervise(const struct aero_init_options *opts)
 
 	while (!s.done)
 		wait_for_event(&s);
+
+	if (s.console != NULL) {
+		/* The experiment's last words, at least a second even with --grace 0. */
+		aero_console_finish(s.console, opts->grace_ms > 1000 ? opts->grace_ms : 1000);
+		aero_console_close(s.console);
+	}
 
 	if (s.channel != NULL) {
 		aero_channel_drain(s.channel);

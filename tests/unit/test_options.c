@@ -17,9 +17,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *const variables[] = {"AERO_GRACE_PERIOD",   "AERO_SIGNAL_CHILD_ONLY",
-                                        "AERO_REMAP_EXIT",     "AERO_PDEATHSIG",
-                                        "AERO_SIGNAL_REWRITE", "AERO_VERBOSITY"};
+static const char *const variables[] = {
+        "AERO_GRACE_PERIOD",   "AERO_SIGNAL_CHILD_ONLY", "AERO_REMAP_EXIT", "AERO_PDEATHSIG",
+        "AERO_SIGNAL_REWRITE", "AERO_VERBOSITY",         "AERO_CONSOLE"};
 
 static int clear_environment(void **state)
 {
@@ -134,6 +134,24 @@ static void test_errors_name_the_source(void **state)
 	assert_non_null(strstr(aero_error_last(), "no command given"));
 }
 
+static void test_console(void **state)
+{
+	(void)state;
+	struct aero_init_options o;
+	assert_int_equal(PARSE(&o, "x"), 0);
+	assert_true(o.console); /* on by default: it needs a run directory anyway */
+	assert_int_equal(PARSE(&o, "--console=off", "x"), 0);
+	assert_false(o.console);
+	setenv("AERO_CONSOLE", "0", 1);
+	assert_int_equal(PARSE(&o, "x"), 0);
+	assert_false(o.console);
+	assert_int_equal(PARSE(&o, "--console", "on", "x"), 0); /* the option wins */
+	assert_true(o.console);
+	assert_int_equal(PARSE(&o, "--console=loud", "x"), -1);
+	assert_non_null(strstr(aero_error_last(), "--console: 'loud'"));
+	clear_environment(NULL);
+}
+
 static void test_actions_need_no_command(void **state)
 {
 	(void)state;
@@ -166,6 +184,7 @@ int main(void)
 	        cmocka_unit_test_setup(test_options, clear_environment),
 	        cmocka_unit_test_setup(test_environment_then_options, clear_environment),
 	        cmocka_unit_test_setup(test_errors_name_the_source, clear_environment),
+	        cmocka_unit_test_setup(test_console, clear_environment),
 	        cmocka_unit_test_setup(test_actions_need_no_command, clear_environment),
 	        cmocka_unit_test_setup(test_exit_status, clear_environment),
 	};
