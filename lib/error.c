@@ -1,12 +1,13 @@
-/* A process-wide "last error": aero-init and aero-launch are single-threaded,
- * so one slot is enough, and it keeps every failure path a plain `return -1`. */
+/* A per-thread "last error": aero-init's main loop and its tracker courier
+ * each have their own, and every failure path stays a plain `return -1`. A
+ * thread frees its message when it ends (aero_error_clear). */
 #include "error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static char *last_message;
+static _Thread_local char *last_message;
 
 int aero_error_set(const char *fmt, ...)
 {

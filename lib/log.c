@@ -26,6 +26,8 @@ int aero_log_level(void)
 
 static const char *level_prefix(int level)
 {
+	if (level & AERO_LOG_PLAIN)
+		return "";
 	switch (level) {
 	case AERO_LOG_WARN:
 		return "warning: ";
@@ -51,7 +53,7 @@ static void write_all(int fd, const char *data, size_t len)
 
 void aero_log(int level, const char *fmt, ...)
 {
-	if (level > log_level)
+	if ((level & ~AERO_LOG_PLAIN) > log_level)
 		return;
 	const int saved_errno = errno;
 

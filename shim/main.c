@@ -6,7 +6,9 @@
 #include "log.h"
 #include "log_cmd.h"
 #include "options.h"
+#include "rundir.h"
 #include "supervise.h"
+#include "sync_cmd.h"
 #include "version.h"
 
 #include <stdio.h>
@@ -24,6 +26,8 @@ int main(int argc, char **argv)
 		return aero_diff_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "log") == 0)
 		return aero_log_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "sync") == 0)
+		return aero_sync_main(argc - 1, argv + 1);
 	if (aero_init_options_parse(&opts, argc, argv) < 0) {
 		aero_log_error("%s; see 'aero-init --help'", aero_error_last());
 		return AERO_EXIT_INTERNAL;
@@ -45,6 +49,10 @@ int main(int argc, char **argv)
 		return 0;
 	case AERO_INIT_RUN:
 		break;
+	}
+	if (aero_run_dir_resolve(&opts) < 0) {
+		aero_log_error("%s", aero_error_last());
+		return AERO_EXIT_INTERNAL;
 	}
 	return aero_supervise(&opts);
 }

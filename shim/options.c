@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include "courier.h"
 #include "error.h"
 #include "log.h"
 #include "parse.h"
@@ -113,6 +114,45 @@ static int set_console(struct aero_init_options *opts, const char *value, const 
 	return 0;
 }
 
+/* --no-record, or AERO_RECORD=0/1. */
+static int set_record(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (value == NULL) {
+		opts->record = false;
+		return 0;
+	}
+	if (aero_parse_bool(value, &opts->record) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	return 0;
+}
+
+static int set_tracker(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (aero_courier_check_trackers(value) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	opts->trackers = value;
+	return 0;
+}
+
+static int set_tracker_interval(struct aero_init_options *opts, const char *value,
+                                const char *source)
+{
+	if (aero_parse_duration_ms(value, AERO_MAX_GRACE_MS, &opts->tracker_interval_ms) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	if (opts->tracker_interval_ms < 100)
+		return aero_error_set("%s: '%s' is shorter than the shortest interval, 100ms",
+		                      source, value);
+	return 0;
+}
+
+static int set_tracker_timeout(struct aero_init_options *opts, const char *value,
+                               const char *source)
+{
+	if (aero_parse_duration_ms(value, AERO_MAX_GRACE_MS, &opts->tracker_timeout_ms) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	return 0;
+}
+
 /* Applies fn to each comma-separated item of a list such as "1,143". */
 static int for_each_item(struct aero_init_options *opts, const char *list, const char *source,
                          int (*fn)(struct aero_init_options *, const char *, const char *))
@@ -181,7 +221,17 @@ struct setting {
 	const char *help;
 };
 
-enum { OPT_BUILD_INFO = 256, OPT_RUN_DIR, OPT_NO_CAPTURE, OPT_SYSTEM_INTERVAL, OPT_CONSOLE };
+enum {
+	OPT_BUILD_INFO = 256,
+	OPT_RUN_DIR,
+	OPT_NO_CAPTURE,
+	OPT_SYSTEM_INTERVAL,
+	OPT_NO_RECORD,
+	OPT_TRACKER,
+	OPT_TRACKER_INTERVAL,
+	OPT_TRACKER_TIMEOUT,
+	OPT_CONSOLE,
+};
 
 static const struct setting settings[] = {
         {"grace", 'g', required_argument, "AERO_GRACE_PERIOD", set_grace, "DURATION",
@@ -207,7 +257,22 @@ static const struct setting settings[] = {
          "thread counts deterministic; a variable you set is kept"},
         {"run-dir", OPT_RUN_DIR, required_argument, "AERO_RUN_DIR", set_run_dir, "DIR",
          "record the run in DIR: the manifest before the experiment starts, then what it "
-         "sends over AERO_SOCKET (doc/channel.md)"},
+         "sends over AERO_SOCKET (doc/channel.md); default: a new directory named by the run "
+         "id under AERO_RUNS_DIR, else $XDG_DATA_HOME/aeromancy/runs, else "
+         "~/.local/share/aeromancy/runs"},
+        {"no-record", OPT_NO_RECORD, no_argument, "AERO_RECORD", set_record, NULL,
+         "record nothing: no run directory, no capture, no channel, no trackers; aero-init is "
+         "then only an init (AERO_RECORD=0)"},
+        {"tracker", OPT_TRACKER, required_argument, "AERO_TRACKER", set_tracker, "LIST",
+         "where the records go besides the run directory: local (the default), wandb, mlflow, "
+         "or a comma-separated list (doc/trackers.md)"},
+        {"tracker-interval", OPT_TRACKER_INTERVAL, required_argument, "AERO_TRACKER_INTERVAL",
+         set_tracker_interval, "DURATION",
+         "send what is new to the trackers this often (default 5s)"},
+        {"tracker-timeout", OPT_TRACKER_TIMEOUT, required_argument, "AERO_TRACKER_TIMEOUT",
+         set_tracker_timeout, "DURATION",
+         "when the experiment has ended, wait this long for the trackers to take the rest "
+         "(default 60s); what is left is delivered by 'aero-init sync RUN_DIR'"},
         {"no-capture", OPT_NO_CAPTURE, no_argument, "AERO_CAPTURE", set_capture, NULL,
          "do not capture the environment (AERO_CAPTURE=0)"},
         {"system-interval", OPT_SYSTEM_INTERVAL, required_argument, "AERO_SYSTEM_INTERVAL",
@@ -234,6 +299,9 @@ static void set_defaults(struct aero_init_options *opts)
 	opts->verbosity = AERO_LOG_WARN;
 	opts->capture = true;
 	opts->console = true;
+	opts->record = true;
+	opts->tracker_interval_ms = AERO_DEFAULT_TRACKER_INTERVAL_MS;
+	opts->tracker_timeout_ms = AERO_DEFAULT_TRACKER_TIMEOUT_MS;
 	opts->system_interval_ms = AERO_DEFAULT_SYSTEM_INTERVAL_MS;
 	for (int sig = 0; sig < AERO_SIGNAL_LIMIT; sig++)
 		opts->rewrite[sig] = sig;
@@ -361,6 +429,7 @@ void aero_init_options_usage(FILE *out)
 	      "       aero-init capture [--root DIR] [-o FILE] [--env NAME]...\n"
 	      "       aero-init diff [--json] A.json B.json\n"
 	      "       aero-init log [--step N] [--summary | --config] KEY=VALUE...\n"
+	      "       aero-init sync [--tracker LIST] [--timeout DURATION] RUN_DIR\n"
 	      "\n"
 	      "Runs COMMAND as the experiment under a supervisor fit to be PID 1: it reaps\n"
 	      "zombies, forwards signals to the experiment's process group, gives every\n"

@@ -16,6 +16,8 @@
 #define AERO_DEFAULT_GRACE_MS 10000L
 #define AERO_DEFAULT_SYSTEM_INTERVAL_MS 10000L
 #define AERO_MAX_GRACE_MS (24L * 3600L * 1000L)
+#define AERO_DEFAULT_TRACKER_INTERVAL_MS 5000L
+#define AERO_DEFAULT_TRACKER_TIMEOUT_MS 60000L
 
 /* The highest signal number aero-init handles, real-time signals included. */
 #define AERO_SIGNAL_LIMIT 65
@@ -29,21 +31,26 @@ enum aero_init_action {
 
 struct aero_init_options {
 	enum aero_init_action action;
-	long grace_ms;        /* how long descendants get between SIGTERM and SIGKILL */
-	bool child_only;      /* forward signals to the direct child, not its group */
-	int pdeathsig;        /* signal aero-init gets when its parent dies; 0 for none */
-	int verbosity;        /* an aero_log_level */
-	bool remap_exit[256]; /* exit statuses reported as 0 */
+	int pdeathsig; /* signal aero-init gets when its parent dies; 0 for none */
+	int verbosity; /* an aero_log_level */
+	long grace_ms; /* how long descendants get between SIGTERM and SIGKILL */
+	unsigned long long seed;
+	const char *run_dir;      /* where the run is recorded; NULL for nowhere */
+	const char *run_id;       /* AERO_RUN_ID, else drawn (rundir.h) */
+	long system_interval_ms;  /* system metrics every so often; 0 for none */
+	const char *trackers;     /* AERO_TRACKER: "local", "wandb", "mlflow", comma-separated */
+	long tracker_interval_ms; /* deliver to the trackers this often */
+	long tracker_timeout_ms;  /* at the end, wait this long for the trackers */
+	char **command;           /* NULL-terminated; points into argv */
 	/* rewrite[S] is the signal forwarded when S arrives: S itself, another, or 0 to drop. */
 	int rewrite[AERO_SIGNAL_LIMIT];
-	bool seed_given; /* --seed or AERO_SEED; else one is drawn from the OS */
-	unsigned long long seed;
-	bool deterministic;      /* export the determinism settings */
-	const char *run_dir;     /* where the manifest goes; NULL for none */
-	bool capture;            /* capture the environment before the experiment starts */
-	bool console;            /* with a run directory, record stdout and stderr in output.log */
-	long system_interval_ms; /* system metrics every so often; 0 for none */
-	char **command;          /* NULL-terminated; points into argv */
+	bool child_only;      /* forward signals to the direct child, not its group */
+	bool seed_given;      /* --seed or AERO_SEED; else one is drawn from the OS */
+	bool deterministic;   /* export the determinism settings */
+	bool capture;         /* capture the environment before the experiment starts */
+	bool console;         /* with a run directory, record stdout and stderr in output.log */
+	bool record;          /* keep a run directory (the default one when run_dir is NULL) */
+	bool remap_exit[256]; /* exit statuses reported as 0 */
 };
 
 /* Fills *opts from the AERO_* environment, then argv (options win).

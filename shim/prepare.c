@@ -70,6 +70,7 @@ static cJSON *capture_environment(const struct aero_init_options *opts)
 	        .command = opts->command,
 	        .env_keep = (const char *const *)setup.env_keep,
 	        .salt = setup.salt,
+	        .run_id = opts->run_id,
 	};
 	cJSON *manifest = aero_capture(&ctx);
 	aero_capture_setup_free(&setup);

@@ -10,6 +10,7 @@
 #include "channel.h"
 #include "clock.h"
 #include "console.h"
+#include "courier.h"
 #include "descendants.h"
 #include "error.h"
 #include "log.h"
@@ -49,6 +50,7 @@ struct supervisor {
 	struct aero_spool *spool; /* the run directory's records, when there is one */
 	struct aero_channel *channel; /* where the experiment sends them */
 	struct aero_console *console; /* its stdout and stderr, passed on and recorded */
+	struct aero_courier *courier; /* feeds the trackers from the run directory */
 	struct aero_sysmetrics metrics;
 	int64_t next_sample_ms; /* CLOCK_MONOTONIC; 0 when system metrics are off */
 	bool done;
@@ -378,6 +380,25 @@ int aero_supervise(const struct aero_init_options *opts)
 		return AERO_EXIT_INTERNAL;
 	}
 
+	if (s.spool != NULL) {
+		const struct aero_courier_options courier = {
+		        .run_dir = opts->run_dir,
+		        .trackers = opts->trackers != NULL ? opts->trackers : "local",
+		        .interval_ms = opts->tracker_interval_ms,
+		        .stop_on_request = true,
+		};
+		/* A tracker that cannot be reached never stops the run; only a run
+		 * directory whose cursors cannot be written does. */
+		if (aero_courier_start(&s.courier, &courier) < 0) {
+			aero_log_error(
+			        "cannot record the run for its trackers, so it is not started: %s",
+			        aero_error_last());
+			aero_console_close(s.console);
+			aero_channel_close(s.channel);
+			aero_spool_close(s.spool);
+			return AERO_EXIT_INTERNAL;
+		}
+	}
 	struct aero_spawned spawned;
 	const struct aero_spawn_stdio stdio = aero_console_stdio(s.console);
 	const int spawn_status = aero_spawn(opts->command, &stdio, &spawned);
@@ -385,6 +406,12 @@ int aero_supervise(const struct aero_init_options *opts)
 		aero_console_started(s.console);
 	if (spawn_status != 0) {
 		aero_console_close(s.console);
+		aero_channel_close(s.channel);
+		/* The run failed to start: the trackers are told so. */
+		if (s.spool != NULL)
+			record_outcome(&s, spawn_status);
+		aero_spool_close(s.spool);
+		(void)aero_courier_finish(s.courier, opts->tracker_timeout_ms);
 		return spawn_status;
 	}
 	s.child = spawned.pid;
@@ -417,6 +444,8 @@ int aero_supervise(const struct aero_init_options *opts)
 	if (s.spool != NULL)
 		record_outcome(&s, status);
 	aero_spool_close(s.spool);
+	if (s.courier != NULL && aero_courier_finish(s.courier, opts->tracker_timeout_ms) > 0)
+		aero_log_debug("some trackers did not get everything (see above)");
 	close(s.signal_fd);
 	return status;
 }

@@ -17,6 +17,7 @@ struct aero_capture_ctx {
 	char *const *command;        /* the experiment's command, or NULL */
 	const char *const *env_keep; /* more variable names to record, NULL-terminated */
 	const char *salt;            /* salt for hashes of redacted values */
+	const char *run_id;          /* the run's id, or NULL to draw one */
 };
 
 /* A probe fills `part` (an object at the probe's path in the manifest); it

@@ -79,10 +79,12 @@ static char *user_name(const struct aero_capture_ctx *ctx, uid_t uid)
 int aero_probe_run(const struct aero_capture_ctx *ctx, cJSON *part)
 {
 	unsigned char id[16];
-	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
-		return aero_error_set("no random bytes for the run id");
-	char hex[2 * sizeof(id) + 1];
-	aero_hex_encode(id, sizeof(id), hex);
+	char hex[2 * sizeof(id) + 1] = "";
+	if (ctx->run_id == NULL) {
+		if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+			return aero_error_set("no random bytes for the run id");
+		aero_hex_encode(id, sizeof(id), hex);
+	}
 
 	char when[AERO_UTC_SIZE];
 	aero_clock_utc_now(when);
@@ -91,7 +93,7 @@ int aero_probe_run(const struct aero_capture_ctx *ctx, cJSON *part)
 	char *cwd = getcwd(NULL, 0);
 	char *user = user_name(ctx, getuid());
 	int rc = 0;
-	if (aero_json_add_string(part, "id", hex) < 0 ||
+	if (aero_json_add_string(part, "id", ctx->run_id != NULL ? ctx->run_id : hex) < 0 ||
 	    aero_json_add_string(part, "start_time", when) < 0 ||
 	    aero_json_add_string(part, "cwd", cwd != NULL ? cwd : "") < 0 ||
 	    aero_json_add_number(part, "uid", getuid()) < 0 ||

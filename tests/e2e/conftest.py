@@ -1,9 +1,12 @@
 """Fixtures for running aero-init as PID 1 of a fresh PID namespace or as an
 ordinary process, and for watching what happens to it from outside."""
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -30,8 +33,16 @@ def aero_launch():
     return binary("AERO_LAUNCH")
 
 
+# aero-init records every run by default; the tests' default run directories
+# go here, never into the home directory of whoever runs the tests.
+RUNS_DIR = tempfile.mkdtemp(prefix="aero-test-runs-")
+atexit.register(shutil.rmtree, RUNS_DIR, True)
+
+
 def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AERO_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AERO_", "WANDB_", "MLFLOW_"))}
+    env["AERO_RUNS_DIR"] = RUNS_DIR
     env.update(extra or {})
     return env
 

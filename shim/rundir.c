@@ -1,0 +1,86 @@
+/* The run's identity and its directory. */
+#include "rundir.h"
+
+#include "error.h"
+#include "hex.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* A run id names a directory and travels in URLs: [A-Za-z0-9._-], 1 to 64. */
+static bool valid_id(const char *id)
+{
+	const size_t len = strlen(id);
+	if (len == 0 || len > 64 || id[0] == '.')
+		return false;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+	       len;
+}
+
+static char *joined(const char *a, const char *b)
+{
+	char *s = malloc(strlen(a) + strlen(b) + 1);
+	if (s != NULL)
+		(void)sprintf(s, "%s%s", a, b);
+	return s;
+}
+
+char *aero_runs_dir(void)
+{
+	const char *runs = getenv("AERO_RUNS_DIR");
+	if (runs != NULL && runs[0] != '\0')
+		return strdup(runs);
+	const char *data = getenv("XDG_DATA_HOME");
+	if (data != NULL && data[0] == '/')
+		return joined(data, "/aeromancy/runs");
+	const char *home = getenv("HOME");
+	if (home != NULL && home[0] == '/')
+		return joined(strcmp(home, "/") == 0 ? "" : home, "/.local/share/aeromancy/runs");
+	return strdup("/var/lib/aeromancy/runs");
+}
+
+/* The default run directory's name, kept for the life of the process. */
+static char *default_dir;
+
+int aero_run_dir_resolve(struct aero_init_options *opts)
+{
+	const char *given = getenv("AERO_RUN_ID");
+	if (given != NULL && given[0] != '\0') {
+		if (!valid_id(given))
+			return aero_error_set(
+			        "AERO_RUN_ID: '%s' is not a run id (1 to 64 of letters, "
+			        "digits, '.', '_' and '-', not starting with '.')",
+			        given);
+		opts->run_id = given;
+	} else {
+		unsigned char bytes[16];
+		static char id[2 * sizeof(bytes) + 1];
+		if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
+			return aero_error_set("no random bytes for the run id");
+		aero_hex_encode(bytes, sizeof(bytes), id);
+		opts->run_id = id;
+	}
+	if (!opts->record) {
+		if (opts->run_dir != NULL)
+			return aero_error_set(
+			        "a run directory was given (--run-dir or AERO_RUN_DIR) but "
+			        "recording is off (--no-record or AERO_RECORD=0): drop one");
+		return 0;
+	}
+	if (opts->run_dir != NULL)
+		return 0;
+	char *runs = aero_runs_dir();
+	char *dir = runs != NULL ? malloc(strlen(runs) + strlen(opts->run_id) + 2) : NULL;
+	if (dir == NULL) {
+		free(runs);
+		return aero_error_set("out of memory");
+	}
+	(void)sprintf(dir, "%s/%s", runs, opts->run_id);
+	free(runs);
+	free(default_dir);
+	default_dir = dir;
+	opts->run_dir = dir;
+	return 0;
+}

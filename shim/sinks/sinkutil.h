@@ -1,0 +1,26 @@
+/* Small things the tracker sinks share. */
+#ifndef AERO_SINKS_SINKUTIL_H
+#define AERO_SINKS_SINKUTIL_H
+
+#include "http.h"
+#include "sink.h"
+
+#include <cjson/cJSON.h>
+
+/* Judges a tracker's answer: AERO_SINK_OK for 2xx; otherwise sets aero_error
+ * to what failed (what, the status, the start of the answer), the retry delay
+ * from Retry-After, and says whether to try again. */
+enum aero_sink_result aero_sink_judge(struct aero_sink_ctx *ctx,
+                                      const struct aero_http_response *res, const char *what);
+
+/* Prints object as JSON with the strings "NaN", "Infinity" and "-Infinity"
+ * among its values written as bare tokens (W&B's lines). NULL when out of memory. */
+char *aero_sink_print_specials(const cJSON *object);
+
+/* The value of an environment variable, or NULL when unset or empty. */
+const char *aero_sink_env(const char *name);
+
+/* Seconds since the epoch from a local console line's time stamp, or 0. */
+double aero_sink_parse_utc(const char *text);
+
+#endif
