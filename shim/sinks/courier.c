@@ -429,6 +429,8 @@ static void read_outcome(const char *run_dir, struct aero_outcome *o, cJSON **js
 	o->known = true;
 	o->state = state->valuestring;
 	o->exit_status = status->valueint;
+	const cJSON *sig = cJSON_GetObjectItemCaseSensitive(*json, "signal");
+	o->signal = cJSON_IsString(sig) ? sig->valuestring : NULL;
 	o->end_time = cJSON_IsString(end) ? aero_sink_parse_utc(end->valuestring)
 	                                  : aero_clock_now_seconds();
 }

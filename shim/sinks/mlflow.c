@@ -724,8 +724,14 @@ static enum aero_sink_result mlflow_finish(void *sink, struct aero_sink_ctx *ctx
 	enum aero_sink_result r = put_artifact(m, ctx, "output.log", "aeromancy/output.log");
 	if (r != AERO_SINK_OK)
 		return r;
+	/* KILLED is MLflow's word for a run someone stopped: SIGTERM, SIGINT or
+	 * SIGHUP. Any other death (SIGKILL from the OOM killer, a crash) failed. */
+	const bool stopped =
+	        strcmp(outcome->state, "killed") == 0 && outcome->signal != NULL &&
+	        (strcmp(outcome->signal, "SIGTERM") == 0 ||
+	         strcmp(outcome->signal, "SIGINT") == 0 || strcmp(outcome->signal, "SIGHUP") == 0);
 	const char *status = strcmp(outcome->state, "finished") == 0 ? "FINISHED"
-	                     : strcmp(outcome->state, "killed") == 0 ? "KILLED"
+	                     : stopped                               ? "KILLED"
 	                                                             : "FAILED";
 	cJSON *body = cJSON_CreateObject();
 	if (body == NULL ||

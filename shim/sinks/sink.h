@@ -36,8 +36,9 @@ struct aero_batch {
 
 /* The run's outcome, from run.json, for finishing it with the tracker. */
 struct aero_outcome {
-	bool known;        /* false: aero-init ended without recording one */
-	const char *state; /* "finished", "failed", "killed" */
+	bool known;         /* false: aero-init ended without recording one */
+	const char *state;  /* "finished", "failed", "killed" */
+	const char *signal; /* for "killed": the signal's name ("SIGKILL"), else NULL */
 	int exit_status;
 	double end_time; /* seconds since the epoch */
 };
