@@ -1,6 +1,7 @@
 /* aero-launch: the host side of Aeromancy. See aero-launch(1). main() only
  * dispatches to the commands, one file each. */
 #include "check_cmd.h"
+#include "context_cmd.h"
 #include "log.h"
 #include "status.h"
 #include "version.h"
@@ -15,6 +16,7 @@ struct command {
 
 static const struct command commands[] = {
         {"check", aero_check_main},
+        {"context", aero_context_main},
 };
 
 static void usage(FILE *out)
@@ -26,6 +28,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  check          make the Git checks and print the commit's facts as JSON\n"
+	      "  context        write the build context of HEAD (a tar of the commit) to stdout\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help     print this help and exit\n"
