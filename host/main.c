@@ -3,6 +3,7 @@
 #include "check_cmd.h"
 #include "context_cmd.h"
 #include "log.h"
+#include "run_cmd.h"
 #include "status.h"
 #include "version.h"
 
@@ -15,6 +16,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+        {"run", aero_run_main},
         {"check", aero_check_main},
         {"context", aero_context_main},
 };
@@ -27,6 +29,7 @@ static void usage(FILE *out)
 	      "container whose PID 1 is aero-init, and reads their records back.\n"
 	      "\n"
 	      "Commands:\n"
+	      "  run            check the checkout, build its image and run a command in it\n"
 	      "  check          make the Git checks and print the commit's facts as JSON\n"
 	      "  context        write the build context of HEAD (a tar of the commit) to stdout\n"
 	      "\n"
