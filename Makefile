@@ -156,8 +156,9 @@ $(BUILD)/bench/startup: bench/startup.c
 	@mkdir -p $(@D)
 	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $< -o $@
 
-bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup rootfs
+bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/aero-launch rootfs
 	bench/startup.sh $(BUILD)/static/aero-init
+	bench/git.sh $(BUILD)/aero-launch
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init
 
