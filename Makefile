@@ -28,6 +28,8 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ishim
 RELRO := -Wl,-z,relro,-z,now -Wl,--as-needed
 
 DYN_LIBS := $(shell pkg-config --libs libcurl libcjson libseccomp libcap libcrypto 2>/dev/null)
+# aero-launch only: libgit2 stays out of aero-init.
+HOST_LIBS := $(shell pkg-config --libs libgit2 2>/dev/null)
 DYN_CFLAGS := $(BASE_CFLAGS) -O2 -g $(HARDENING) -fPIE \
 	$(shell pkg-config --cflags libcurl libcjson 2>/dev/null)
 DYN_LDFLAGS := -pie $(RELRO) $(LDFLAGS)
@@ -86,7 +88,7 @@ $(BUILD)/asan/aero-init: $(call SHIM_OBJ,asan) $(call obj,asan,shim/main.c)
 	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) $^ $(DYN_LIBS) -o $@
 
 $(BUILD)/aero-launch: $(call obj,dyn,$(LIB_SRC) $(HOST_SRC))
-	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $^ $(DYN_LIBS) -o $@
+	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $^ $(DYN_LIBS) $(HOST_LIBS) -o $@
 
 # Libraries Debian ships without a usable static archive, from its sources.
 deps: $(DEPS)/.ready
@@ -155,8 +157,9 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $< -o $@
 
-bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_writer rootfs
+bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_writer $(BUILD)/aero-launch rootfs
 	bench/startup.sh $(BUILD)/static/aero-init
+	bench/git.sh $(BUILD)/aero-launch
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
 	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init

@@ -1,13 +1,25 @@
-/* aero-launch: the host side of Aeromancy. See aero-launch(1). At this stage
- * it knows no commands yet; they arrive with the launcher's own issue. */
+/* aero-launch: the host side of Aeromancy. See aero-launch(1). main() only
+ * dispatches to the commands, one file each. */
+#include "check_cmd.h"
+#include "context_cmd.h"
 #include "log.h"
+#include "run_cmd.h"
+#include "status.h"
 #include "version.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Exit status for a command line aero-launch cannot act on. */
-#define LAUNCH_EXIT_USAGE 2
+struct command {
+	const char *name;
+	int (*main)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+        {"run", aero_run_main},
+        {"check", aero_check_main},
+        {"context", aero_context_main},
+};
 
 static void usage(FILE *out)
 {
@@ -16,15 +28,16 @@ static void usage(FILE *out)
 	      "Runs reproducible machine-learning experiments from a pristine Git commit, in a\n"
 	      "container whose PID 1 is aero-init, and reads their records back.\n"
 	      "\n"
-	      "This version has no commands yet: 'run', 'runs', 'rerun', 'pipeline',\n"
-	      "'artifact' and 'cache' come in later versions. To run an experiment now, put\n"
-	      "aero-init in front of it: aero-init -- COMMAND [ARGS...].\n"
+	      "Commands:\n"
+	      "  run            check the checkout, build its image and run a command in it\n"
+	      "  check          make the Git checks and print the commit's facts as JSON\n"
+	      "  context        write the build context of HEAD (a tar of the commit) to stdout\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help     print this help and exit\n"
 	      "  -V, --version  print the version and exit\n"
 	      "\n"
-	      "See aero-launch(1).\n",
+	      "'aero-launch COMMAND --help' describes each command. See aero-launch(1).\n",
 	      out);
 }
 
@@ -33,7 +46,7 @@ int main(int argc, char **argv)
 	aero_log_init("aero-launch", AERO_LOG_WARN);
 	if (argc < 2) {
 		usage(stderr);
-		return LAUNCH_EXIT_USAGE;
+		return AERO_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
@@ -43,11 +56,12 @@ int main(int argc, char **argv)
 		printf("aero-launch version %s\n", AERO_VERSION);
 		return 0;
 	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].main(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		aero_log_error("unknown option '%s'; see 'aero-launch --help'", argv[1]);
 	else
-		aero_log_error("unknown command '%s': this version has no commands yet; to run an "
-		               "experiment, use 'aero-init -- COMMAND'",
-		               argv[1]);
-	return LAUNCH_EXIT_USAGE;
+		aero_log_error("unknown command '%s'; see 'aero-launch --help'", argv[1]);
+	return AERO_EXIT_USAGE;
 }

@@ -15,6 +15,9 @@
 
 static const struct aero_probe probes[] = {
         {"run", aero_probe_run},
+        {"run", aero_probe_run_dev},
+        {"git", aero_probe_git},
+        {"image", aero_probe_image},
         {"system.os", aero_probe_os},
         {"system.kernel", aero_probe_kernel},
         {"system.libc", aero_probe_libc},

@@ -40,9 +40,13 @@ int aero_env_is_secret(const char *name)
 
 static bool is_recorded(const char *name, const struct aero_capture_ctx *ctx)
 {
-	/* The seed has a section of its own, and differs from run to run. */
-	if (strcmp(name, "AERO_SEED") == 0)
-		return false;
+	/* These have sections of their own (seed, run, git, image) and differ
+	 * from run to run or commit to commit: the fingerprint must not. */
+	static const char *const own_section[] = {"AERO_SEED", "AERO_RUN_ID", "AERO_RUN_DIR",
+	                                          "AERO_DEV",  "AERO_GIT_*",  "AERO_IMAGE_*"};
+	for (size_t i = 0; i < sizeof(own_section) / sizeof(own_section[0]); i++)
+		if (fnmatch(own_section[i], name, 0) == 0)
+			return false;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		if (fnmatch(allowed[i], name, 0) == 0)
 			return true;

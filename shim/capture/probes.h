@@ -50,6 +50,10 @@ int aero_gpu_sample(cJSON *row, long timeout_ms);
 int aero_parse_smi_query(const char *text, cJSON *gpu);
 /* env: allow-listed variables, secrets redacted with a salted hash. */
 int aero_probe_env(const struct aero_capture_ctx *ctx, cJSON *part);
+/* git, image, run.dev: what aero-launch passed in AERO_GIT_*, AERO_IMAGE_*, AERO_DEV. */
+int aero_probe_git(const struct aero_capture_ctx *ctx, cJSON *part);
+int aero_probe_image(const struct aero_capture_ctx *ctx, cJSON *part);
+int aero_probe_run_dev(const struct aero_capture_ctx *ctx, cJSON *part);
 
 /* os-release KEY=value lines (quoted or not) into out's members. */
 int aero_parse_os_release(const char *text, cJSON *out);

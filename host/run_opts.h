@@ -1,0 +1,33 @@
+/* `aero-launch run`'s command line. */
+#ifndef AERO_HOST_RUN_OPTS_H
+#define AERO_HOST_RUN_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct aero_run_opts {
+	const char *repo;       /* -C */
+	const char *image;      /* --image: the repository part of the tag */
+	const char *dockerfile; /* --file */
+	const char *gpus;       /* --gpus all|N */
+	const char *network;    /* --network */
+	const char *seed;       /* --seed */
+	const char *tracker;    /* --tracker */
+	const char *init_path;  /* --init: aero-init for --dev */
+	long long shm_size;     /* --shm-size, bytes; 0: the engine's default */
+	const char **env;       /* --env NAME[=VALUE], NULL-terminated */
+	size_t env_count;
+	const char **mounts; /* --mount HOST:CONTAINER[:ro] */
+	size_t mount_count;
+	bool allow_unpushed, dev, keep, quiet;
+	char **command; /* after "--" */
+};
+
+/* Parses argv (argv[0] is "run"). 0; 1 when --help was printed; or
+ * -AERO_EXIT_USAGE with the problem printed. Free with aero_run_opts_free. */
+int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts);
+
+/* Frees the option lists. */
+void aero_run_opts_free(struct aero_run_opts *opts);
+
+#endif
