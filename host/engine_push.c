@@ -248,7 +248,9 @@ int aero_engine_push(const char *repository, const char *tag, const char *auth, 
 	if (posted < 0)
 		return -1;
 	int rc = 0;
-	if (status == 404) {
+	/* The engine says so with a 404, or (20.10) with an error in a 200 stream. */
+	if (status == 404 ||
+	    (r.error != NULL && strstr(r.error, "does not exist locally") != NULL)) {
 		rc = aero_error_set("no image %s:%s here to push; tag one so (or give --image)",
 		                    repository, tag);
 	} else if (status != 200 || r.error != NULL) {
