@@ -3,6 +3,7 @@ Kubernetes API's own schemas (kubernetes-models, run by tests/k8s/check.mjs),
 by a strict structural check here, and by starting the real aero-init with
 exactly the environment the kubelet would give the container."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -333,3 +334,13 @@ def test_aero_init_takes_the_grace_period_from_the_manifest(launch, aero_init, t
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_man_page_documents_every_launch_option(aero_launch):
+    """Every --option aero-launch --help lists (its own, push's, k8s job's)."""
+    text = subprocess.run([aero_launch, "--help"], capture_output=True, text=True).stdout
+    options = set(re.findall(r"--[a-z][a-z-]+", text)) - {"--"}
+    assert {"--image", "--secret", "--runs-pvc", "--gpus", "--verbose"} <= options
+    man = open(os.path.join(ROOT, "man", "aero-launch.1")).read().replace("\\-", "-")
+    for option in options:
+        assert option in man, option
