@@ -49,8 +49,8 @@ ASAN_LDFLAGS := $(SANITIZE) $(LDFLAGS)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
-.PHONY: all static deps rootfs test test-unit test-e2e sanitize lint format format-check \
-	bench install clean
+.PHONY: all static deps rootfs slim base-image test test-unit test-e2e sanitize lint format \
+	format-check bench install clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/dyn/aero-init $(BUILD)/aero-launch
@@ -114,17 +114,36 @@ rootfs: $(ROOTFS)/.complete
 $(ROOTFS)/.complete:
 	mk/rootfs.sh $(ROOTFS)
 
+# The local stand-in for the registry's debian:SUITE-slim (no registry is needed).
+SLIM_TARBALL ?= /var/tmp/aeromancy/debian-$(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME)-slim.tar
+slim: $(SLIM_TARBALL)
+$(SLIM_TARBALL):
+	mk/debian-slim.sh $@
+
+# aeromancy/base in the engine of DOCKER_HOST, with the static aero-init built
+# here (BASE_MODE=compile builds it in the image's builder stage instead).
+BASE_MODE ?= prebuilt
+BASE_TAG ?= aeromancy/base
+base-image: $(BUILD)/static/aero-init slim
+	mk/base-image.sh MODE=$(BASE_MODE) TAG=$(BASE_TAG) SLIM_TARBALL=$(SLIM_TARBALL) \
+		AERO_INIT_BINARY=$(abspath $(BUILD)/static/aero-init)
+
 test: test-unit test-e2e
 
 test-unit: $(call UNIT_BIN,dyn)
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
-test-e2e: static all rootfs
+test-e2e: static all rootfs slim tests/k8s/node_modules/.package-lock.json
 	AERO_INIT=$(AERO_INIT) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) AERO_TEST_ROOTFS=$(ROOTFS) \
 		AERO_INIT_STATIC=$(abspath $(BUILD)/static/aero-init) $(PYTEST) -q tests/e2e
 
+# The Kubernetes schema checker's packages, from the committed lockfile.
+tests/k8s/node_modules/.package-lock.json: tests/k8s/package-lock.json
+	cd tests/k8s && npm ci --no-audit --no-fund --loglevel=error
+
 # The whole suite again, with AddressSanitizer and UndefinedBehaviorSanitizer.
-sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch rootfs
+sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch rootfs \
+	tests/k8s/node_modules/.package-lock.json
 	@for t in $(call UNIT_BIN,asan); do echo "== $$t"; $$t || exit 1; done
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \

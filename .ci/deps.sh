@@ -12,7 +12,11 @@ packages=(
 	python3 python3-pytest bash util-linux procps groff-base
 	tini dumb-init debootstrap time docker.io
 	clang-tidy cppcheck clang-format
+	docker-registry apache2-utils python3-yaml
 )
+# The Kubernetes schema checker (tests/k8s) runs on Node.js; Debian's, unless
+# the machine has one already.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 mk/enable-deb-src.sh
 export DEBIAN_FRONTEND=noninteractive

@@ -2,7 +2,9 @@
  * dispatches to the commands, one file each. */
 #include "check_cmd.h"
 #include "context_cmd.h"
+#include "k8s_cmd.h"
 #include "log.h"
+#include "push_cmd.h"
 #include "run_cmd.h"
 #include "status.h"
 #include "version.h"
@@ -19,6 +21,8 @@ static const struct command commands[] = {
         {"run", aero_run_main},
         {"check", aero_check_main},
         {"context", aero_context_main},
+        {"push", aero_push_cmd},
+        {"k8s", aero_k8s_cmd},
 };
 
 static void usage(FILE *out)
@@ -32,6 +36,8 @@ static void usage(FILE *out)
 	      "  run            check the checkout, build its image and run a command in it\n"
 	      "  check          make the Git checks and print the commit's facts as JSON\n"
 	      "  context        write the build context of HEAD (a tar of the commit) to stdout\n"
+	      "  push           push an image to a registry and record its digest\n"
+	      "  k8s job        print a Kubernetes Job that runs an experiment in the image\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help     print this help and exit\n"
