@@ -7,7 +7,7 @@
 #include "git.h"
 #include "log.h"
 #include "run_env.h"
-#include "runs_dir.h"
+#include "runsdir.h"
 #include "status.h"
 
 #include <errno.h>

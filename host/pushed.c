@@ -1,5 +1,7 @@
 #include "pushed.h"
 
+#include "runsdir.h"
+
 #include "error.h"
 #include "image_ref.h"
 
@@ -23,44 +25,6 @@ static char *joined(const char *a, const char *b)
 		return NULL;
 	}
 	return out;
-}
-
-char *aero_runs_dir(void)
-{
-	const char *runs = getenv("AERO_RUNS_DIR");
-	if (runs != NULL && runs[0] != '\0')
-		return joined(runs, "");
-	const char *data = getenv("XDG_DATA_HOME");
-	if (data != NULL && data[0] == '/')
-		return joined(data, "/aeromancy/runs");
-	const char *home = getenv("HOME");
-	if (home == NULL || home[0] != '/') {
-		aero_error_set("no runs directory: set AERO_RUNS_DIR or HOME");
-		return NULL;
-	}
-	return joined(strcmp(home, "/") == 0 ? "" : home, "/.local/share/aeromancy/runs");
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char *copy = strdup(path);
-	if (copy == NULL)
-		return aero_error_set("out of memory");
-	int rc = 0;
-	for (char *p = copy + 1; rc == 0; p++) {
-		const char c = *p;
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			rc = aero_error_set("cannot create %s: %s", copy, strerror(errno));
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(copy);
-	return rc;
 }
 
 static char *record_text(const struct aero_pushed *pushed)
@@ -87,7 +51,7 @@ int aero_pushed_save(const struct aero_pushed *pushed)
 	char *path = dir != NULL ? joined(dir, "/" RECORD_NAME) : NULL;
 	char *tmp = path != NULL ? joined(path, ".tmp") : NULL;
 	char *text = tmp != NULL ? record_text(pushed) : NULL;
-	int rc = text != NULL ? make_dirs(dir) : -1;
+	int rc = text != NULL ? aero_mkdirs(dir) : -1;
 	if (rc == 0) {
 		FILE *f = fopen(tmp, "we");
 		if (f == NULL) {

@@ -9,10 +9,6 @@ struct aero_pushed {
 	char *digest; /* sha256:... */
 };
 
-/* The directory that holds runs: AERO_RUNS_DIR, else $XDG_DATA_HOME/aeromancy/runs,
- * else ~/.local/share/aeromancy/runs; malloc'd, NULL with aero_error set. */
-char *aero_runs_dir(void);
-
 /* Records *pushed (atomically: a new file renamed over the old); 0 or -1 with aero_error. */
 int aero_pushed_save(const struct aero_pushed *pushed);
 

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "run_env.h"
 #include "run_opts.h"
-#include "runs_dir.h"
+#include "runsdir.h"
 #include "status.h"
 
 #include <ctype.h>

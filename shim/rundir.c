@@ -2,12 +2,11 @@
 #include "rundir.h"
 
 #include "error.h"
-#include "hex.h"
+#include "runsdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 /* A run id names a directory and travels in URLs: [A-Za-z0-9._-], 1 to 64. */
 static bool valid_id(const char *id)
@@ -19,30 +18,9 @@ static bool valid_id(const char *id)
 	       len;
 }
 
-static char *joined(const char *a, const char *b)
-{
-	char *s = malloc(strlen(a) + strlen(b) + 1);
-	if (s != NULL)
-		(void)sprintf(s, "%s%s", a, b);
-	return s;
-}
-
-char *aero_runs_dir(void)
-{
-	const char *runs = getenv("AERO_RUNS_DIR");
-	if (runs != NULL && runs[0] != '\0')
-		return strdup(runs);
-	const char *data = getenv("XDG_DATA_HOME");
-	if (data != NULL && data[0] == '/')
-		return joined(data, "/aeromancy/runs");
-	const char *home = getenv("HOME");
-	if (home != NULL && home[0] == '/')
-		return joined(strcmp(home, "/") == 0 ? "" : home, "/.local/share/aeromancy/runs");
-	return strdup("/var/lib/aeromancy/runs");
-}
-
 /* The default run directory's name, kept for the life of the process. */
 static char *default_dir;
+static char *drawn_id;
 
 int aero_run_dir_resolve(struct aero_init_options *opts)
 {
@@ -55,12 +33,12 @@ int aero_run_dir_resolve(struct aero_init_options *opts)
 			        given);
 		opts->run_id = given;
 	} else {
-		unsigned char bytes[16];
-		static char id[2 * sizeof(bytes) + 1];
-		if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-			return aero_error_set("no random bytes for the run id");
-		aero_hex_encode(bytes, sizeof(bytes), id);
-		opts->run_id = id;
+		/* Drawn ids sort by time: 20261126-153012-1a2b3c4d. */
+		free(drawn_id);
+		drawn_id = aero_run_id_new();
+		if (drawn_id == NULL)
+			return -1;
+		opts->run_id = drawn_id;
 	}
 	if (!opts->record) {
 		if (opts->run_dir != NULL)

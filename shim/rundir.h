@@ -12,9 +12,4 @@
  * be named. */
 int aero_run_dir_resolve(struct aero_init_options *opts);
 
-/* The directory that holds the runs by default: AERO_RUNS_DIR, else
- * $XDG_DATA_HOME/aeromancy/runs, else $HOME/.local/share/aeromancy/runs, else
- * /var/lib/aeromancy/runs. Free the result; NULL when out of memory. */
-char *aero_runs_dir(void);
-
 #endif

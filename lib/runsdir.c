@@ -1,5 +1,5 @@
-/* The runs directory (the same rule as aero-init's) and run ids. */
-#include "runs_dir.h"
+/* Where runs and the artifact cache live, and new runs' ids. */
+#include "runsdir.h"
 
 #include "error.h"
 #include "hex.h"

@@ -1,12 +1,13 @@
-/* Where runs are recorded on this machine, and new runs' ids. */
-#ifndef AERO_HOST_RUNS_DIR_H
-#define AERO_HOST_RUNS_DIR_H
+/* Where runs and the artifact cache live on this machine, and new runs' ids:
+ * one rule for aero-init and aero-launch. */
+#ifndef AERO_RUNSDIR_H
+#define AERO_RUNSDIR_H
 
 #include <stddef.h>
 
-/* The directory that holds the runs, as aero-init names it: AERO_RUNS_DIR,
- * else $XDG_DATA_HOME/aeromancy/runs, else ~/.local/share/aeromancy/runs.
- * malloc'd; NULL when out of memory. */
+/* The directory that holds the runs: AERO_RUNS_DIR, else
+ * $XDG_DATA_HOME/aeromancy/runs, else ~/.local/share/aeromancy/runs, else
+ * /var/lib/aeromancy/runs. malloc'd; NULL when out of memory. */
 char *aero_runs_dir(void);
 
 /* The artifact cache shared by runs: AERO_CACHE_DIR, else
