@@ -3,6 +3,8 @@
  * facts can be read (unchecked). */
 #include "dev.h"
 
+#include "init_path.h"
+
 #include "error.h"
 #include "git.h"
 #include "log.h"
@@ -15,26 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The aero-init to run: --init, else the one beside aero-launch, else PATH's. */
-static char *find_init(const struct aero_run_opts *opts)
-{
-	if (opts->init_path != NULL)
-		return strdup(opts->init_path);
-	char *self = realpath("/proc/self/exe", NULL);
-	char *slash = self != NULL ? strrchr(self, '/') : NULL;
-	if (slash != NULL) {
-		*slash = '\0';
-		char *beside = aero_path_join(self, "aero-init");
-		free(self);
-		if (beside == NULL || access(beside, X_OK) == 0)
-			return beside;
-		free(beside);
-	} else {
-		free(self);
-	}
-	return strdup("aero-init");
-}
 
 int aero_dev_run(const struct aero_run_opts *opts)
 {
@@ -54,7 +36,7 @@ int aero_dev_run(const struct aero_run_opts *opts)
 	char *runs = aero_runs_dir();
 	char *cache = aero_cache_dir();
 	char *run_dir = run_id != NULL && runs != NULL ? aero_path_join(runs, run_id) : NULL;
-	char *init = find_init(opts);
+	char *init = aero_init_path(opts->init_path);
 	struct aero_env env = {0};
 	int rc = run_dir != NULL && cache != NULL && init != NULL ? 0
 	                                                          : aero_error_set("out of memory");

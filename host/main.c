@@ -6,6 +6,7 @@
 #include "log.h"
 #include "push_cmd.h"
 #include "run_cmd.h"
+#include "runs_cmd.h"
 #include "status.h"
 #include "version.h"
 
@@ -18,11 +19,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-        {"run", aero_run_main},
-        {"check", aero_check_main},
-        {"context", aero_context_main},
-        {"push", aero_push_cmd},
-        {"k8s", aero_k8s_cmd},
+        {"run", aero_run_main},          {"check", aero_check_main}, {"context", aero_context_main},
+        {"push", aero_push_cmd},         {"k8s", aero_k8s_cmd},      {"runs", aero_runs_main},
+        {"sync", aero_launch_sync_main},
 };
 
 static void usage(FILE *out)
@@ -38,6 +37,8 @@ static void usage(FILE *out)
 	      "  context        write the build context of HEAD (a tar of the commit) to stdout\n"
 	      "  push           push an image to a registry and record its digest\n"
 	      "  k8s job        print a Kubernetes Job that runs an experiment in the image\n"
+	      "  runs ls|show|diff  list, show and compare the runs recorded here\n"
+	      "  sync           deliver what a run's trackers do not have yet\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help     print this help and exit\n"

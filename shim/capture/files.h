@@ -3,6 +3,7 @@
 #define AERO_CAPTURE_FILES_H
 
 #include "capture.h"
+#include "file.h"
 
 #include <stddef.h>
 
@@ -20,8 +21,6 @@ const char *aero_root_map(const struct aero_capture_ctx *ctx, const char *path, 
 /* Releases a mapping made by aero_root_map. */
 void aero_root_unmap(const char *data, size_t len);
 
-/* Reads a whole file by its real path (not relative to the tree). */
-char *aero_file_read(const char *path, size_t max, size_t *len);
 
 /* Copies the text of one line (up to '\n' or the end) without surrounding
  * blanks, malloc'd; NULL when out of memory. */
@@ -41,9 +40,6 @@ cJSON *aero_json_add_array(cJSON *object, const char *key);
 /* Adds name: {"value": value, "source": source}, for settings that say who set them. */
 int aero_json_add_setting(cJSON *object, const char *name, const char *value, const char *source);
 
-/* Writes text to path through a temporary file, fsync and rename, so that
- * readers never see half of it. */
-int aero_file_write_atomic(const char *path, const char *text);
 
 /* Sorts an array of objects by the string members key1, then key2 (may be NULL). */
 int aero_json_sort_array(cJSON *array, const char *key1, const char *key2);

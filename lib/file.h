@@ -1,0 +1,15 @@
+/* Whole files: read at once, written atomically. */
+#ifndef AERO_FILE_H
+#define AERO_FILE_H
+
+#include <stddef.h>
+
+/* Reads a whole file (at most max bytes), NUL-terminated, malloc'd; *len (when
+ * not NULL) gets its length. NULL with aero_error set. */
+char *aero_file_read(const char *path, size_t max, size_t *len);
+
+/* Writes text to path through a temporary file, fsync and rename, so that
+ * readers never see half of it. 0, or -1 with aero_error set. */
+int aero_file_write_atomic(const char *path, const char *text);
+
+#endif
