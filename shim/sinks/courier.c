@@ -707,18 +707,30 @@ static struct aero_courier *courier_new(const struct aero_courier_options *opts)
 	return c;
 }
 
+/* A courier with a route for each tracker asked for (or named by the run
+ * directory); NULL with aero_error set. */
+static struct aero_courier *courier_open(const struct aero_courier_options *opts)
+{
+	if (aero_courier_check_trackers(opts->trackers) < 0)
+		return NULL;
+	struct aero_courier *c = courier_new(opts);
+	if (c == NULL) {
+		aero_error_set("out of memory");
+		return NULL;
+	}
+	if (aero_http_global_init() < 0 || add_routes(c, opts->trackers, false) < 0) {
+		courier_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 int aero_courier_start(struct aero_courier **courier, const struct aero_courier_options *opts)
 {
 	*courier = NULL;
-	if (aero_courier_check_trackers(opts->trackers) < 0)
-		return -1;
-	struct aero_courier *c = courier_new(opts);
+	struct aero_courier *c = courier_open(opts);
 	if (c == NULL)
-		return aero_error_set("out of memory");
-	if (aero_http_global_init() < 0 || add_routes(c, opts->trackers, false) < 0) {
-		courier_free(c);
 		return -1;
-	}
 	if (c->count == 0) {
 		courier_free(c);
 		return 0;
@@ -787,8 +799,6 @@ int aero_courier_finish(struct aero_courier *c, long timeout_ms)
 
 int aero_courier_sync(const struct aero_courier_options *opts, long timeout_ms)
 {
-	if (aero_courier_check_trackers(opts->trackers) < 0)
-		return -1;
 	char *manifest = path_in(opts->run_dir, "manifest.json", NULL);
 	struct stat st;
 	const bool is_run = manifest != NULL && stat(manifest, &st) == 0;
@@ -796,13 +806,9 @@ int aero_courier_sync(const struct aero_courier_options *opts, long timeout_ms)
 	if (!is_run)
 		return aero_error_set("%s is not a run directory (it has no manifest.json)",
 		                      opts->run_dir);
-	struct aero_courier *c = courier_new(opts);
+	struct aero_courier *c = courier_open(opts);
 	if (c == NULL)
-		return aero_error_set("out of memory");
-	if (aero_http_global_init() < 0 || add_routes(c, opts->trackers, false) < 0) {
-		courier_free(c);
 		return -1;
-	}
 	if (c->count == 0)
 		aero_log_warn("%s names no tracker to deliver to (give --tracker)", opts->run_dir);
 	const int64_t deadline = aero_clock_monotonic_ms() + timeout_ms;

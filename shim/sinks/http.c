@@ -1,6 +1,7 @@
 /* HTTP for the tracker sinks, over libcurl. */
 #include "http.h"
 
+#include "error.h"
 #include "parse.h"
 
 #include <curl/curl.h>
@@ -35,7 +36,9 @@ struct aero_http {
 
 int aero_http_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
+	               ? 0
+	               : aero_error_set("cannot initialise libcurl");
 }
 
 static char *join(const char *a, const char *b, const char *c)

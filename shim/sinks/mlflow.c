@@ -88,20 +88,6 @@ static void *mlflow_open(struct aero_sink_ctx *ctx)
 
 /* ---- requests ---- */
 
-static const char *remote_string(const struct aero_sink_ctx *ctx, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx->remote, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void set_remote_string(struct aero_sink_ctx *ctx, const char *key, const char *value)
-{
-	cJSON *v = cJSON_CreateString(value);
-	if (v != NULL && !cJSON_ReplaceItemInObjectCaseSensitive(ctx->remote, key, v) &&
-	    !cJSON_AddItemToObject(ctx->remote, key, v))
-		cJSON_Delete(v);
-}
-
 /* One call: method on api + endpoint with a JSON body (or none). The parsed
  * answer goes to *answer whatever the status, for the error code. */
 static enum aero_sink_result call(struct mlflow *m, struct aero_sink_ctx *ctx, const char *method,
@@ -188,7 +174,7 @@ static enum aero_sink_result experiment_by_name(struct mlflow *m, struct aero_si
 			               name);
 			r = AERO_SINK_FAILED;
 		} else {
-			set_remote_string(ctx, "experiment_id", id->valuestring);
+			aero_sink_set_remote(ctx, "experiment_id", id->valuestring);
 		}
 	}
 	cJSON_Delete(answer);
@@ -199,12 +185,12 @@ static enum aero_sink_result experiment_by_name(struct mlflow *m, struct aero_si
  * else the default experiment "0". */
 static enum aero_sink_result find_experiment(struct mlflow *m, struct aero_sink_ctx *ctx)
 {
-	if (remote_string(ctx, "experiment_id") != NULL)
+	if (aero_sink_remote(ctx, "experiment_id") != NULL)
 		return AERO_SINK_OK;
 	const char *id = aero_sink_env("MLFLOW_EXPERIMENT_ID");
 	const char *name = aero_sink_env("MLFLOW_EXPERIMENT_NAME");
 	if (id != NULL || name == NULL) {
-		set_remote_string(ctx, "experiment_id", id != NULL ? id : "0");
+		aero_sink_set_remote(ctx, "experiment_id", id != NULL ? id : "0");
 		return AERO_SINK_OK;
 	}
 	bool missing = false;
@@ -226,7 +212,7 @@ static enum aero_sink_result find_experiment(struct mlflow *m, struct aero_sink_
 	free(text);
 	const cJSON *created = cJSON_GetObjectItemCaseSensitive(answer, "experiment_id");
 	if (r == AERO_SINK_OK && cJSON_IsString(created)) {
-		set_remote_string(ctx, "experiment_id", created->valuestring);
+		aero_sink_set_remote(ctx, "experiment_id", created->valuestring);
 	} else if (status == 400 && strcmp(error_code(answer), "RESOURCE_ALREADY_EXISTS") == 0) {
 		/* Someone else created it meanwhile. */
 		r = experiment_by_name(m, ctx, name, &missing);
@@ -305,7 +291,7 @@ static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *
 	bool ok =
 	        tags != NULL && source != NULL &&
 	        cJSON_AddStringToObject(body, "experiment_id",
-	                                remote_string(ctx, "experiment_id")) &&
+	                                aero_sink_remote(ctx, "experiment_id")) &&
 	        (name == NULL || cJSON_AddStringToObject(body, "run_name", name) != NULL) &&
 	        cJSON_AddNumberToObject(body, "start_time", floor(start_s * 1000)) != NULL &&
 	        add_tag(tags, "mlflow.runName", name) &&
@@ -344,11 +330,11 @@ static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *
 		aero_error_set("runs/create: no run_id in the answer");
 		r = AERO_SINK_RETRY;
 	} else if (r == AERO_SINK_OK) {
-		set_remote_string(ctx, "run_id", id->valuestring);
+		aero_sink_set_remote(ctx, "run_id", id->valuestring);
 		if (cJSON_IsString(uri))
-			set_remote_string(ctx, "artifact_uri", uri->valuestring);
+			aero_sink_set_remote(ctx, "artifact_uri", uri->valuestring);
 		aero_log_notice("mlflow: run %s/#/experiments/%s/runs/%s", m->tracking,
-		                remote_string(ctx, "experiment_id"), id->valuestring);
+		                aero_sink_remote(ctx, "experiment_id"), id->valuestring);
 	}
 	cJSON_Delete(answer);
 	return r;
@@ -359,7 +345,7 @@ static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *
 static enum aero_sink_result put_artifact(struct mlflow *m, struct aero_sink_ctx *ctx,
                                           const char *file, const char *as)
 {
-	const char *uri = remote_string(ctx, "artifact_uri");
+	const char *uri = aero_sink_remote(ctx, "artifact_uri");
 	static const char scheme[] = "mlflow-artifacts:";
 	if (uri == NULL || strncmp(uri, scheme, sizeof(scheme) - 1) != 0) {
 		aero_log_warn(
@@ -412,12 +398,12 @@ static enum aero_sink_result mlflow_begin(void *sink, struct aero_sink_ctx *ctx,
 {
 	struct mlflow *m = sink;
 	enum aero_sink_result r = find_experiment(m, ctx);
-	if (r == AERO_SINK_OK && remote_string(ctx, "run_id") == NULL)
+	if (r == AERO_SINK_OK && aero_sink_remote(ctx, "run_id") == NULL)
 		r = create_run(m, ctx, b->manifest);
-	if (r == AERO_SINK_OK && remote_string(ctx, "manifest") == NULL) {
+	if (r == AERO_SINK_OK && aero_sink_remote(ctx, "manifest") == NULL) {
 		r = put_artifact(m, ctx, "manifest.json", "aeromancy/manifest.json");
 		if (r == AERO_SINK_OK)
-			set_remote_string(ctx, "manifest", "uploaded");
+			aero_sink_set_remote(ctx, "manifest", "uploaded");
 	}
 	return r;
 }
@@ -468,7 +454,7 @@ static enum aero_sink_result batch_flush(struct mlflow *m, struct aero_sink_ctx 
 	}
 	cJSON_Delete(bt->body);
 	bt->body = NULL;
-	if (r == AERO_SINK_OK && batch_new(bt, remote_string(ctx, "run_id")) < 0)
+	if (r == AERO_SINK_OK && batch_new(bt, aero_sink_remote(ctx, "run_id")) < 0)
 		r = AERO_SINK_RETRY;
 	return r;
 }
@@ -689,7 +675,7 @@ static enum aero_sink_result mlflow_send(void *sink, struct aero_sink_ctx *ctx,
 {
 	struct mlflow *m = sink;
 	struct batch bt;
-	if (batch_new(&bt, remote_string(ctx, "run_id")) < 0)
+	if (batch_new(&bt, aero_sink_remote(ctx, "run_id")) < 0)
 		return AERO_SINK_RETRY;
 	/* Params first: a new batch can only add ones not yet sent. */
 	cJSON *params_before =
@@ -735,7 +721,7 @@ static enum aero_sink_result mlflow_finish(void *sink, struct aero_sink_ctx *ctx
 	                                                             : "FAILED";
 	cJSON *body = cJSON_CreateObject();
 	if (body == NULL ||
-	    cJSON_AddStringToObject(body, "run_id", remote_string(ctx, "run_id")) == NULL ||
+	    cJSON_AddStringToObject(body, "run_id", aero_sink_remote(ctx, "run_id")) == NULL ||
 	    cJSON_AddStringToObject(body, "status", status) == NULL ||
 	    cJSON_AddNumberToObject(body, "end_time", floor(outcome->end_time * 1000)) == NULL) {
 		cJSON_Delete(body);

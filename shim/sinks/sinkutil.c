@@ -106,6 +106,20 @@ char *aero_sink_print_specials(const cJSON *object)
 	return t.s;
 }
 
+const char *aero_sink_remote(const struct aero_sink_ctx *ctx, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx->remote, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void aero_sink_set_remote(struct aero_sink_ctx *ctx, const char *key, const char *value)
+{
+	cJSON *v = cJSON_CreateString(value);
+	if (v != NULL && !cJSON_ReplaceItemInObjectCaseSensitive(ctx->remote, key, v) &&
+	    !cJSON_AddItemToObject(ctx->remote, key, v))
+		cJSON_Delete(v);
+}
+
 const char *aero_sink_env(const char *name)
 {
 	const char *v = getenv(name);

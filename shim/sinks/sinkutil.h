@@ -17,6 +17,12 @@ enum aero_sink_result aero_sink_judge(struct aero_sink_ctx *ctx,
  * among its values written as bare tokens (W&B's lines). NULL when out of memory. */
 char *aero_sink_print_specials(const cJSON *object);
 
+/* The string stored under key in the sink's remote state, or NULL. */
+const char *aero_sink_remote(const struct aero_sink_ctx *ctx, const char *key);
+
+/* Stores (replacing) a string under key in the sink's remote state. */
+void aero_sink_set_remote(struct aero_sink_ctx *ctx, const char *key, const char *value);
+
 /* The value of an environment variable, or NULL when unset or empty. */
 const char *aero_sink_env(const char *name);
 

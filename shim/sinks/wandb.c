@@ -207,20 +207,6 @@ static void *wandb_open(struct aero_sink_ctx *ctx)
 
 /* ---- requests ---- */
 
-static const char *remote_string(const struct aero_sink_ctx *ctx, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx->remote, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void set_remote_string(struct aero_sink_ctx *ctx, const char *key, const char *value)
-{
-	cJSON *v = cJSON_CreateString(value);
-	if (v != NULL && !cJSON_ReplaceItemInObjectCaseSensitive(ctx->remote, key, v) &&
-	    !cJSON_AddItemToObject(ctx->remote, key, v))
-		cJSON_Delete(v);
-}
-
 /* POSTs a JSON body to base + path; *answer gets the parsed answer on 2xx. */
 static enum aero_sink_result post(struct wandb *w, struct aero_sink_ctx *ctx, const char *path,
                                   const cJSON *body, const char *what, cJSON **answer)
@@ -389,14 +375,14 @@ static enum aero_sink_result upsert(struct wandb *w, struct aero_sink_ctx *ctx,
 	const char *program = cJSON_IsArray(command) && cJSON_IsString(command->child)
 	                              ? command->child->valuestring
 	                              : NULL;
-	const char *entity = remote_string(ctx, "entity");
-	const char *project = remote_string(ctx, "project");
+	const char *entity = aero_sink_remote(ctx, "entity");
+	const char *project = aero_sink_remote(ctx, "project");
 	cJSON *v = cJSON_CreateObject();
 	const struct {
 		const char *key;
 		cJSON *value;
 	} fields[] = {
-	        {"name", string_or_null(remote_string(ctx, "run_id"))},
+	        {"name", string_or_null(aero_sink_remote(ctx, "run_id"))},
 	        {"project",
 	         string_or_null(project != NULL ? project : aero_sink_env("WANDB_PROJECT"))},
 	        {"entity", string_or_null(entity != NULL ? entity : aero_sink_env("WANDB_ENTITY"))},
@@ -447,9 +433,10 @@ static enum aero_sink_result upload_manifest(struct wandb *w, struct aero_sink_c
 	cJSON *v = cJSON_CreateObject();
 	cJSON *files = cJSON_CreateArray();
 	if (v == NULL || files == NULL ||
-	    !cJSON_AddItemToObject(v, "entity", string_or_null(remote_string(ctx, "entity"))) ||
-	    !cJSON_AddItemToObject(v, "project", string_or_null(remote_string(ctx, "project"))) ||
-	    !cJSON_AddItemToObject(v, "run", string_or_null(remote_string(ctx, "run_id"))) ||
+	    !cJSON_AddItemToObject(v, "entity", string_or_null(aero_sink_remote(ctx, "entity"))) ||
+	    !cJSON_AddItemToObject(v, "project",
+	                           string_or_null(aero_sink_remote(ctx, "project"))) ||
+	    !cJSON_AddItemToObject(v, "run", string_or_null(aero_sink_remote(ctx, "run_id"))) ||
 	    !cJSON_AddItemToArray(files, cJSON_CreateString(MANIFEST_FILE)) ||
 	    !cJSON_AddItemToObject(v, "files", files)) {
 		cJSON_Delete(v);
@@ -508,7 +495,7 @@ static enum aero_sink_result upload_manifest(struct wandb *w, struct aero_sink_c
 	free(text);
 	cJSON_Delete(data);
 	if (r == AERO_SINK_OK)
-		set_remote_string(ctx, "manifest", "uploaded");
+		aero_sink_set_remote(ctx, "manifest", "uploaded");
 	return r;
 }
 
@@ -530,13 +517,13 @@ static enum aero_sink_result wandb_begin(void *sink, struct aero_sink_ctx *ctx,
 		aero_error_set("UpsertBucket: the answer has no run, project or entity name");
 		return AERO_SINK_FAILED;
 	}
-	set_remote_string(ctx, "entity", ename->valuestring);
-	set_remote_string(ctx, "project", pname->valuestring);
-	set_remote_string(ctx, "run_id", name->valuestring);
+	aero_sink_set_remote(ctx, "entity", ename->valuestring);
+	aero_sink_set_remote(ctx, "project", pname->valuestring);
+	aero_sink_set_remote(ctx, "run_id", name->valuestring);
 	cJSON_Delete(bucket);
-	aero_log_notice("wandb: run %s/%s/%s/runs/%s", w->app, remote_string(ctx, "entity"),
-	                remote_string(ctx, "project"), remote_string(ctx, "run_id"));
-	if (remote_string(ctx, "manifest") == NULL)
+	aero_log_notice("wandb: run %s/%s/%s/runs/%s", w->app, aero_sink_remote(ctx, "entity"),
+	                aero_sink_remote(ctx, "project"), aero_sink_remote(ctx, "run_id"));
+	if (aero_sink_remote(ctx, "manifest") == NULL)
 		r = upload_manifest(w, ctx);
 	return r;
 }
@@ -697,9 +684,9 @@ static char *summary_line(const struct aero_sink_ctx *ctx, const cJSON *last)
 
 static char *stream_path(const struct aero_sink_ctx *ctx)
 {
-	const char *e = remote_string(ctx, "entity");
-	const char *p = remote_string(ctx, "project");
-	const char *r = remote_string(ctx, "run_id");
+	const char *e = aero_sink_remote(ctx, "entity");
+	const char *p = aero_sink_remote(ctx, "project");
+	const char *r = aero_sink_remote(ctx, "run_id");
 	if (e == NULL || p == NULL || r == NULL)
 		return NULL;
 	char *ee = aero_http_escape(e);
@@ -747,7 +734,7 @@ static enum aero_sink_result wandb_send(void *sink, struct aero_sink_ctx *ctx,
 		if (r != AERO_SINK_OK)
 			return r;
 	}
-	const char *manifest = remote_string(ctx, "manifest");
+	const char *manifest = aero_sink_remote(ctx, "manifest");
 	const bool listing = manifest != NULL && strcmp(manifest, "uploaded") == 0;
 	const bool quiet = b->metrics.count == 0 && b->system.count == 0 && b->console.count == 0 &&
 	                   b->summary == NULL && !listing;
@@ -790,7 +777,7 @@ static enum aero_sink_result wandb_send(void *sink, struct aero_sink_ctx *ctx,
 		    !cJSON_AddItemToObject(ctx->remote, "last", last))
 			cJSON_Delete(last);
 		if (listing)
-			set_remote_string(ctx, "manifest", "listed");
+			aero_sink_set_remote(ctx, "manifest", "listed");
 	} else {
 		cJSON_Delete(last);
 	}
