@@ -8,12 +8,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+
+from helpers.dockerd import engine
 
 
 def stop(proc, timeout=30):
@@ -28,30 +29,8 @@ def stop(proc, timeout=30):
 @contextlib.contextmanager
 def dockerd():
     """Yields the environment (DOCKER_HOST) of a dockerd of the test's own."""
-    if shutil.which("dockerd") is None:
-        pytest.fail("dockerd is missing: apt-get install docker.io (.ci/deps.sh does)")
-    work = tempfile.mkdtemp(prefix="aero-engine-")
-    sock = os.path.join(work, "docker.sock")
-    log_path = os.path.join(work, "dockerd.log")
-    log = open(log_path, "w")
-    daemon = subprocess.Popen(
-        ["dockerd", "--host", "unix://" + sock, "--data-root", os.path.join(work, "data"),
-         "--exec-root", os.path.join(work, "exec"), "--pidfile", os.path.join(work, "pid"),
-         "--bridge=none", "--iptables=false"], stdout=log, stderr=subprocess.STDOUT)
-    env = {**os.environ, "DOCKER_HOST": "unix://" + sock}
-    try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["docker", "version"], env=env, capture_output=True).returncode:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("dockerd did not start:\n" + open(log_path).read()[-3000:])
-            time.sleep(0.2)
+    with engine(missing=pytest.fail) as (env, _work):
         yield env
-    finally:
-        stop(daemon)
-        log.close()
-        subprocess.run(["umount", "-R", os.path.join(work, "data")], capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def free_port():

@@ -3,12 +3,12 @@
 with an image imported from the debootstrapped Debian tree (no registry)."""
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 
 import pytest
+
+from helpers.dockerd import private_dockerd
 
 IMAGE = "aeromancy-test/bookworm:latest"
 
@@ -23,43 +23,14 @@ def docker():
     rootfs = os.environ.get("AERO_TEST_ROOTFS")
     if not rootfs or not os.path.exists(os.path.join(rootfs, ".complete")):
         pytest.fail("AERO_TEST_ROOTFS must name a debootstrapped tree: run 'make test'")
-    if shutil.which("dockerd") is None:
-        pytest.fail("dockerd is missing: apt-get install docker.io (.ci/deps.sh does)")
-    work = tempfile.mkdtemp(prefix="aero-docker-")
-    init = os.path.join(work, "aero-init")
+    keep = tempfile.mkdtemp(prefix="aero-docker-init-")
+    init = os.path.join(keep, "aero-init")
     shutil.copy(aero_init, init)
-    sock = os.path.join(work, "docker.sock")
-    log = open(os.path.join(work, "dockerd.log"), "w")
-    daemon = subprocess.Popen(
-        ["dockerd", "--host", "unix://" + sock, "--data-root", os.path.join(work, "data"),
-         "--exec-root", os.path.join(work, "exec"), "--pidfile", os.path.join(work, "pid"),
-         "--bridge=none", "--iptables=false", "--init-path", init],
-        stdout=log, stderr=subprocess.STDOUT)
-    env = {**os.environ, "DOCKER_HOST": "unix://" + sock}
     try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["docker", "version"], env=env, capture_output=True).returncode:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("dockerd did not start:\n" +
-                            open(os.path.join(work, "dockerd.log")).read()[-3000:])
-            time.sleep(0.2)
-        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "--exclude=./proc", "--exclude=./sys",
-                                "--exclude=./dev", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "-", IMAGE], stdin=tar.stdout, env=env, check=True,
-                       capture_output=True)
-        tar.wait()
-        yield env, os.path.join(work, "dockerd.log")
+        with private_dockerd(rootfs, IMAGE, ["--init-path", init]) as (env, work):
+            yield env, os.path.join(work, "dockerd.log")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        log.close()
-        subprocess.run(["umount", "-R", os.path.join(work, "data")], capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(keep, ignore_errors=True)
 
 
 def docker_run(env, *args, timeout=60):
