@@ -1,13 +1,15 @@
-/* A deliberately small HTTP helper: one POST at a time, the reply read as
- * newline-delimited JSON as it streams (the engine's progress format). */
+/* Tag and push over engine.c's transport. The tag is one plain request; the
+ * push's reply is newline-delimited JSON progress, read line by line as it
+ * streams, in which a failed push is an "error" line of a 200 reply. */
 #include "engine_push.h"
 
 #include "error.h"
 #include "log.h"
+#include "status.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,12 +17,11 @@
 #define LINE_MAX_BYTES ((size_t)1024 * 1024)
 
 struct reply {
-	char *line; /* the line being received */
-	size_t used;
-	size_t size;
-	char *error;  /* the first error the engine reported */
-	char *digest; /* aux.Digest of a push */
+	struct aero_buf line; /* the incomplete line being received */
+	char *error;          /* the first error the engine reported */
+	char *digest;         /* aux.Digest of the push */
 	bool oom;
+	bool too_long;
 };
 
 static void remember(char **slot, const char *text, struct reply *r)
@@ -32,7 +33,7 @@ static void remember(char **slot, const char *text, struct reply *r)
 }
 
 /* One JSON line of a reply: {"status"}, {"error", "errorDetail"}, {"aux"}, {"message"}. */
-static void handle_line(struct reply *r, const char *text)
+static void on_line(struct reply *r, const char *text)
 {
 	cJSON *doc = cJSON_Parse(text);
 	if (doc == NULL) {
@@ -56,165 +57,72 @@ static void handle_line(struct reply *r, const char *text)
 	cJSON_Delete(doc);
 }
 
-/* curl's CURLOPT_WRITEFUNCTION signature, which passes data as char *. */
-// cppcheck-suppress constParameter
-static size_t on_data(char *data, size_t size, size_t count, void *userdata) // NOLINT
+/* curl's CURLOPT_WRITEFUNCTION: complete lines are handled, the rest kept. */
+static size_t on_data(char *data, size_t size, size_t count, void *userdata)
 {
 	struct reply *r = userdata;
 	const size_t total = size * count;
-	for (size_t i = 0; i < total; i++) {
-		if (data[i] == '\n') {
-			r->line[r->used] = '\0';
-			handle_line(r, r->line);
-			r->used = 0;
-			continue;
-		}
-		if (r->used + 1 >= r->size) {
-			if (r->size >= LINE_MAX_BYTES) {
-				r->oom = true;
-				return 0;
-			}
-			char *bigger = realloc(r->line, r->size * 2);
-			if (bigger == NULL) {
-				r->oom = true;
-				return 0; /* curl stops the transfer */
-			}
-			r->line = bigger;
-			r->size *= 2;
-		}
-		r->line[r->used++] = data[i];
+	if (aero_buf_append(&r->line, data, total) < 0) {
+		r->oom = true;
+		return 0; /* curl stops the transfer */
 	}
+	char *start = r->line.data;
+	char *end = r->line.data + r->line.len;
+	char *newline;
+	while ((newline = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+		*newline = '\0';
+		on_line(r, start);
+		start = newline + 1;
+	}
+	const size_t rest = (size_t)(end - start);
+	if (rest > LINE_MAX_BYTES) {
+		r->too_long = true;
+		return 0;
+	}
+	memmove(r->line.data, start, rest);
+	r->line.len = rest;
+	r->line.data[rest] = '\0';
 	return total;
 }
 
 static void reply_clear(struct reply *r)
 {
+	aero_buf_free(&r->line);
 	free(r->error);
 	free(r->digest);
 	memset(r, 0, sizeof(*r));
 }
 
-/* The unix socket of DOCKER_HOST; tcp:// engines are not spoken to. */
-static int engine_socket(const char **path)
+int aero_image_tag(const struct aero_engine *eng, const char *source, const char *repository,
+                   const char *tag)
 {
-	const char *host = getenv("DOCKER_HOST");
-	if (host == NULL || host[0] == '\0') {
-		*path = "/var/run/docker.sock";
-		return 0;
-	}
-	if (strncmp(host, "unix://", 7) != 0 || host[7] == '\0')
-		return aero_error_set("DOCKER_HOST=%s: only a unix socket (unix:///PATH) is "
-		                      "supported; unset it to use /var/run/docker.sock",
-		                      host);
-	*path = host + 7;
-	return 0;
-}
-
-/* POSTs to path (unversioned: the engine answers in its own current API version)
- * and reads the reply into *r; *http_status is the reply's status. */
-static int post(const char *path, const char *auth, struct reply *r, long *http_status)
-{
-	const char *socket_path = NULL;
-	if (engine_socket(&socket_path) < 0)
-		return -1;
-	memset(r, 0, sizeof(*r));
-	r->size = 4096;
-	r->line = malloc(r->size);
-	char *url = NULL;
-	char *auth_header = NULL;
-	CURL *curl = curl_easy_init();
-	struct curl_slist *headers = NULL;
-	int rc = -1;
-	if (asprintf(&url, "http://localhost%s", path) < 0)
-		url = NULL;
-	if (auth != NULL && asprintf(&auth_header, "X-Registry-Auth: %s", auth) < 0)
-		auth_header = NULL;
-	if (r->line == NULL || curl == NULL || url == NULL ||
-	    (auth != NULL && auth_header == NULL)) {
-		aero_error_set("out of memory");
-		goto out;
-	}
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	headers = h;
-	if (h != NULL && auth_header != NULL)
-		headers = curl_slist_append(h, auth_header);
-	if (headers == NULL) {
-		curl_slist_free_all(h);
-		aero_error_set("out of memory");
-		goto out;
-	}
-	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	const CURLcode code = curl_easy_perform(curl);
-	if (r->used > 0) { /* a last line with no newline */
-		r->line[r->used] = '\0';
-		handle_line(r, r->line);
-	}
-	if (r->oom) {
-		aero_error_set("out of memory (or a reply line over 1 MiB) reading the engine");
-	} else if (code != CURLE_OK) {
-		aero_error_set("cannot reach the Docker engine at %s: %s; is dockerd running, "
-		               "and is DOCKER_HOST right?",
-		               socket_path, curl_easy_strerror(code));
-	} else {
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, http_status);
-		rc = 0;
-	}
-out:
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	free(auth_header);
-	free(url);
-	free(r->line);
-	r->line = NULL;
-	if (rc < 0)
-		reply_clear(r);
-	return rc;
-}
-
-/* Escapes text for a query string; NULL with aero_error when out of memory. */
-static char *escaped(const char *text)
-{
-	char *out = curl_easy_escape(NULL, text, 0);
-	if (out == NULL)
-		aero_error_set("out of memory");
-	return out;
-}
-
-int aero_engine_tag(const char *source, const char *repository, const char *tag)
-{
-	char *repo_q = escaped(repository);
-	char *tag_q = repo_q != NULL ? escaped(tag) : NULL;
+	char *repo_q = aero_engine_escape(repository);
+	char *tag_q = aero_engine_escape(tag);
 	char *path = NULL;
-	int rc = -1;
-	if (tag_q != NULL &&
-	    asprintf(&path, "/images/%s/tag?repo=%s&tag=%s", source, repo_q, tag_q) < 0) {
+	if (repo_q != NULL && tag_q != NULL &&
+	    asprintf(&path, "/images/%s/tag?repo=%s&tag=%s", source, repo_q, tag_q) < 0)
 		path = NULL;
+	free(repo_q);
+	free(tag_q);
+	if (path == NULL) {
 		aero_error_set("out of memory");
+		return -AERO_EXIT_INTERNAL;
 	}
-	struct reply r;
+	struct aero_buf response = {0};
 	long status = 0;
-	if (path != NULL && post(path, NULL, &r, &status) == 0) {
-		if (status == 201 || status == 200)
-			rc = 0;
-		else if (status == 404)
-			aero_error_set("no image '%s' here to push; build it, or name another with "
-			               "--image",
-			               source);
-		else
-			aero_error_set("the engine refused to tag %s as %s:%s: %s", source,
-			               repository, tag,
-			               r.error != NULL ? r.error : "no reason given");
-		reply_clear(&r);
+	int rc = 0;
+	if (aero_engine_request(eng, "POST", path, NULL, &status, &response) < 0) {
+		rc = -AERO_EXIT_ENGINE;
+	} else if (status == 404) {
+		aero_error_set("no image '%s' here to push; build it, or name another with --image",
+		               source);
+		rc = -AERO_EXIT_BASE_IMAGE;
+	} else if (status != 201 && status != 200) {
+		aero_error_set("the engine refused to tag %s as %s:%s (HTTP %ld): %s", source,
+		               repository, tag, status, aero_engine_message(&response));
+		rc = -AERO_EXIT_INTERNAL;
 	}
-	curl_free(repo_q);
-	curl_free(tag_q);
+	aero_buf_free(&response);
 	free(path);
 	return rc;
 }
@@ -231,39 +139,97 @@ static bool is_denial(const char *error)
 	return false;
 }
 
-int aero_engine_push(const char *repository, const char *tag, const char *auth, char **digest)
+/* Streams POST path into *r; *status is the reply's HTTP status. 0, or a
+ * negative aero_launch_status with aero_error set. */
+static int stream_push(const struct aero_engine *eng, const char *path, const char *auth,
+                       struct reply *r, long *status)
+{
+	char *header = NULL;
+	if (asprintf(&header, "X-Registry-Auth: %s", auth) < 0)
+		header = NULL;
+	struct curl_slist *headers = header != NULL ? curl_slist_append(NULL, header) : NULL;
+	free(header);
+	if (headers == NULL) {
+		aero_error_set("out of memory");
+		return -AERO_EXIT_INTERNAL;
+	}
+	CURL *curl = aero_engine_handle(eng, "POST", path);
+	if (curl == NULL) {
+		curl_slist_free_all(headers);
+		return -AERO_EXIT_INTERNAL;
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
+	const CURLcode code = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
+	if (r->line.len > 0 && !r->oom && !r->too_long)
+		on_line(r, r->line.data); /* a last line with no newline */
+	if (r->oom || r->too_long) {
+		aero_error_set(r->oom ? "out of memory reading the engine's progress"
+		                      : "a line of the engine's progress is over 1 MiB");
+		return -AERO_EXIT_INTERNAL;
+	}
+	if (code != CURLE_OK) {
+		aero_error_set("the Docker engine stopped answering during the push: %s; is "
+		               "dockerd still running?",
+		               curl_easy_strerror(code));
+		return -AERO_EXIT_ENGINE;
+	}
+	return 0;
+}
+
+/* Sorts a finished push's reply into the digest or the class of its failure. */
+static int classify(struct reply *r, long status, const char *repository, const char *tag,
+                    char **digest)
+{
+	/* Newer engines say there is no such image with a 404, 20.10 with an error
+	 * line in a 200 reply. */
+	if (status == 404 ||
+	    (r->error != NULL && strstr(r->error, "does not exist locally") != NULL)) {
+		aero_error_set("no image %s:%s here to push; tag one so (or give --image)",
+		               repository, tag);
+		return -AERO_EXIT_BASE_IMAGE;
+	}
+	if (status != 200 || r->error != NULL) {
+		const char *why = r->error != NULL ? r->error : "no reason given";
+		if (status != 200)
+			aero_error_set("%s (HTTP %ld)", why, status);
+		else
+			aero_error_set("%s", why);
+		return is_denial(why) ? -AERO_EXIT_DENIED : -AERO_EXIT_INTERNAL;
+	}
+	if (r->digest == NULL) {
+		aero_error_set("the push of %s:%s ended with no digest from the registry",
+		               repository, tag);
+		return -AERO_EXIT_INTERNAL;
+	}
+	*digest = r->digest;
+	r->digest = NULL;
+	return 0;
+}
+
+int aero_image_push(const struct aero_engine *eng, const char *repository, const char *tag,
+                    const char *auth, char **digest)
 {
 	*digest = NULL;
-	char *tag_q = escaped(tag);
+	char *tag_q = aero_engine_escape(tag);
 	char *path = NULL;
-	if (tag_q == NULL || asprintf(&path, "/images/%s/push?tag=%s", repository, tag_q) < 0) {
-		curl_free(tag_q);
-		return aero_error_set("out of memory");
+	if (tag_q != NULL && asprintf(&path, "/images/%s/push?tag=%s", repository, tag_q) < 0)
+		path = NULL;
+	free(tag_q);
+	if (path == NULL) {
+		aero_error_set("out of memory");
+		return -AERO_EXIT_INTERNAL;
 	}
-	curl_free(tag_q);
-	struct reply r;
+	struct reply r = {0};
 	long status = 0;
-	const int posted = post(path, auth, &r, &status);
+	int rc = stream_push(eng, path, auth, &r, &status);
 	free(path);
-	if (posted < 0)
-		return -1;
-	int rc = 0;
-	/* The engine says so with a 404, or (20.10) with an error in a 200 stream. */
-	if (status == 404 ||
-	    (r.error != NULL && strstr(r.error, "does not exist locally") != NULL)) {
-		rc = aero_error_set("no image %s:%s here to push; tag one so (or give --image)",
-		                    repository, tag);
-	} else if (status != 200 || r.error != NULL) {
-		const char *why = r.error != NULL ? r.error : "no reason given";
-		rc = is_denial(why) ? AERO_PUSH_DENIED : -1;
-		aero_error_set("%s", why);
-	} else if (r.digest == NULL) {
-		rc = aero_error_set("the push of %s:%s ended with no digest from the registry",
-		                    repository, tag);
-	} else {
-		*digest = r.digest;
-		r.digest = NULL;
-	}
+	if (rc == 0)
+		rc = classify(&r, status, repository, tag, digest);
 	reply_clear(&r);
 	return rc;
 }

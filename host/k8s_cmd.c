@@ -9,6 +9,7 @@
 #include "log.h"
 #include "parse.h"
 #include "pushed.h"
+#include "status.h"
 #include "yaml.h"
 
 #include <ctype.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define EXIT_USAGE 2
 #define MAX_GRACE_MS (24L * 3600L * 1000L)
 
 void aero_k8s_cmd_usage(FILE *out)
@@ -277,10 +277,10 @@ static int run_job(int argc, char **argv)
 	/* At most one --env or --secret per argument. */
 	cmd.secrets = calloc((size_t)argc + 1, sizeof(*cmd.secrets));
 	cmd.env = calloc((size_t)argc + 1, sizeof(*cmd.env));
-	int status = EXIT_USAGE;
+	int status = AERO_EXIT_USAGE;
 	if (cmd.secrets == NULL || cmd.env == NULL) {
 		aero_log_error("out of memory");
-		status = 1;
+		status = AERO_EXIT_INTERNAL;
 		goto out;
 	}
 	cmd.job.secrets = cmd.secrets;
@@ -307,7 +307,12 @@ static int run_job(int argc, char **argv)
 	}
 	cmd.job.command = argv + optind;
 	cJSON *doc = NULL;
-	if (fill_defaults(&cmd) < 0 || resolve_image(&cmd) < 0) {
+	if (fill_defaults(&cmd) < 0) { /* no random bytes, or no memory */
+		aero_log_error("k8s job: %s", aero_error_last());
+		status = AERO_EXIT_INTERNAL;
+		goto out;
+	}
+	if (resolve_image(&cmd) < 0) {
 		aero_log_error("k8s job: %s", aero_error_last());
 		goto out;
 	}
@@ -316,9 +321,13 @@ static int run_job(int argc, char **argv)
 		aero_log_error("k8s job: %s", aero_error_last());
 		goto out;
 	}
-	status = aero_yaml_write(stdout, doc) < 0 ? 1 : 0;
-	if (status != 0)
+	/* Text YAML cannot hold (not UTF-8) is refused before anything is written,
+	 * so only a write error leaves stdout's error indicator set. */
+	status = AERO_EXIT_OK;
+	if (aero_yaml_write(stdout, doc) < 0) {
 		aero_log_error("k8s job: %s", aero_error_last());
+		status = ferror(stdout) ? AERO_EXIT_INTERNAL : AERO_EXIT_USAGE;
+	}
 	cJSON_Delete(doc);
 out:
 	free(cmd.image);
@@ -340,5 +349,5 @@ int aero_k8s_cmd(int argc, char **argv)
 	aero_log_error("k8s: %s; the command is 'aero-launch k8s job [OPTIONS] -- COMMAND'",
 	               argc < 2 ? "what to make is missing"
 	                        : "only 'job' can be made (Argo workflows come with pipelines)");
-	return EXIT_USAGE;
+	return AERO_EXIT_USAGE;
 }

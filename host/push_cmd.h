@@ -4,11 +4,9 @@
 
 #include <stdio.h>
 
-/* Exit status when the registry refused the credentials. */
-#define AERO_PUSH_EXIT_DENIED 3
-
-/* Runs `aero-launch push ...` (argv[0] is "push"); returns the exit status:
- * 0 pushed, 1 failed, 2 a command line it cannot act on, 3 access denied. */
+/* Runs `aero-launch push ...` (argv[0] is "push"); returns 0 when pushed, else
+ * an aero_launch_status (status.h): 2 a command line or credentials
+ * configuration it cannot act on, 68 no engine, 70 no such image, 72 denied. */
 int aero_push_cmd(int argc, char **argv);
 
 /* Prints the usage of `aero-launch push`. */

@@ -13,7 +13,7 @@ enum aero_launch_status {
 	AERO_EXIT_UNPUSHED = 67,   /* HEAD is not on its upstream (or has none) */
 	AERO_EXIT_ENGINE = 68,     /* the Docker engine cannot be reached */
 	AERO_EXIT_BUILD = 69,      /* the image build failed */
-	AERO_EXIT_BASE_IMAGE = 70, /* the Dockerfile's base image is missing */
+	AERO_EXIT_BASE_IMAGE = 70, /* an image is missing (the base image, or the one to push) */
 	AERO_EXIT_GPU = 71,        /* GPUs were asked for and the engine has no GPU runtime */
 	AERO_EXIT_DENIED = 72,     /* the registry denied a pull or a push */
 	AERO_EXIT_CONTAINER = 73,  /* the engine refused to create or start the container */

@@ -228,8 +228,17 @@ def test_command_and_subcommand_are_required(launch):
 
 def test_text_that_is_not_utf8_is_refused(launch):
     r = launch("k8s", "job", "--image", IMAGE, "--", b"caf\xe9")
-    assert r.returncode == 1
+    assert r.returncode == 2  # a command line it cannot act on
     assert b"is not UTF-8 text" in r.stderr and b"apiVersion" not in r.stdout
+
+
+def test_a_write_error_is_internal(aero_launch):
+    """74, aero-launch's status for an I/O error (host/status.h)."""
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([aero_launch, "k8s", "job", "--image", IMAGE, "--", "true"],
+                           stdout=full, stderr=subprocess.PIPE, timeout=30)
+    assert r.returncode == 74
+    assert b"cannot write the YAML document" in r.stderr
 
 
 def test_image_by_tag_warns_and_by_digest_does_not(launch):

@@ -1,11 +1,14 @@
 """`aero-launch push` against a real dockerd and a real registry (Debian's
 docker-registry on a loopback port), with and without htpasswd users."""
 import base64
+import contextlib
 import io
 import json
 import os
+import socket
 import subprocess
 import tarfile
+import threading
 
 import pytest
 import yaml
@@ -14,6 +17,8 @@ import engines
 
 IMAGE = "aeromancy-test/tiny:latest"
 USERS = {"alice": "s3cret-pass"}
+# aero-launch's exit statuses (host/status.h, aero-launch(1)).
+USAGE, ENGINE, IMAGE_MISSING, DENIED, INTERNAL = 2, 68, 70, 72, 74
 
 
 def tiny_image_tar(aero_init):
@@ -50,6 +55,7 @@ def push(aero_launch, engine, tmp_path):
         return subprocess.run([aero_launch, "push", *args], env={**base, **(extra or {})},
                               capture_output=True, text=True, timeout=120)
     _push.env = base
+    _push.aero_launch = aero_launch
     _push.runs = tmp_path / "runs"
     return _push
 
@@ -97,10 +103,10 @@ def test_push_without_image_pushes_the_tag_itself_and_defaults_to_latest(push, e
 def test_a_missing_image_is_named(push, engine):
     _, registry, _ = engine
     r = push("%s/nothing/here:v9" % registry.host)
-    assert r.returncode == 1
+    assert r.returncode == IMAGE_MISSING, r.stderr
     assert "no image %s/nothing/here:v9 here to push" % registry.host in r.stderr
     r = push("--image", "aeromancy-test/absent:1", "%s/x:1" % registry.host)
-    assert r.returncode == 1 and "no image 'aeromancy-test/absent:1'" in r.stderr
+    assert r.returncode == IMAGE_MISSING and "no image 'aeromancy-test/absent:1'" in r.stderr
     assert not (push.runs / ".last-push.json").exists()
 
 
@@ -108,11 +114,11 @@ def test_denied_has_its_own_status_and_says_how_to_log_in(push, engine):
     _, _, locked = engine
     target = "%s/team/tiny:v1" % locked.host
     r = push("--image", IMAGE, target)
-    assert r.returncode == 3, r.stderr
+    assert r.returncode == DENIED, r.stderr
     assert "log in (docker login %s, or set DOCKER_AUTH_CONFIG)" % locked.host in r.stderr
     r = push("--image", IMAGE, target, extra={
         "DOCKER_AUTH_CONFIG": auth_config("alice", "wrong", locked.host)})
-    assert r.returncode == 3, r.stderr
+    assert r.returncode == DENIED, r.stderr
     assert not (push.runs / ".last-push.json").exists()
 
 
@@ -140,20 +146,85 @@ def test_credentials_from_config_json(push, engine, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+@contextlib.contextmanager
+def tcp_to_unix(socket_path):
+    """A loopback TCP port forwarded to the engine's unix socket: the test's
+    dockerd as DOCKER_HOST=tcp:// would find it."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def connect(client):
+        with client, socket.socket(socket.AF_UNIX) as engine:
+            engine.connect(socket_path)
+            back = threading.Thread(target=pipe, args=(engine, client), daemon=True)
+            back.start()
+            pipe(client, engine)
+            back.join()
+
+    def serve():
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=connect, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield "tcp://127.0.0.1:%d" % server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def test_a_tcp_docker_host_is_spoken_to(push, engine):
+    env, registry, _ = engine
+    with tcp_to_unix(env["DOCKER_HOST"][len("unix://"):]) as host:
+        r = push("--image", IMAGE, "%s/over/tcp:v1" % registry.host, extra={"DOCKER_HOST": host})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "%s/over/tcp@%s" % (registry.host,
+                                                   registry.manifest_digest("over/tcp", "v1"))
+
+
+def test_a_write_error_after_the_push_is_internal(push, engine):
+    _, registry, _ = engine
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([push.aero_launch, "push", "--image", IMAGE,
+                            "%s/team/full:v1" % registry.host],
+                           env=push.env, stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+    assert r.returncode == INTERNAL, r.stderr
+    assert "cannot write to standard output" in r.stderr
+    assert not (push.runs / ".last-push.json").exists()
+
+
 def test_engine_errors_and_usage(push, engine, tmp_path):
     _, registry, _ = engine
     target = "%s/x:1" % registry.host
-    r = push(target, extra={"DOCKER_HOST": "tcp://127.0.0.1:2375"})
-    assert r.returncode == 1 and "only a unix socket" in r.stderr
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    r = push(target, extra={"DOCKER_HOST": "tcp://127.0.0.1:%d" % port})
+    assert r.returncode == ENGINE and "cannot reach the Docker engine" in r.stderr, r.stderr
     r = push(target, extra={"DOCKER_HOST": "unix://%s/none.sock" % tmp_path})
-    assert r.returncode == 1 and "cannot reach the Docker engine" in r.stderr
+    assert r.returncode == ENGINE and "cannot reach the Docker engine" in r.stderr, r.stderr
+    r = push(target, extra={"DOCKER_HOST": "ssh://me@there"})
+    assert r.returncode == ENGINE and "neither unix://PATH nor tcp://" in r.stderr, r.stderr
     r = push(target, extra={"DOCKER_AUTH_CONFIG": "{not json"})
-    assert r.returncode == 1 and "is not JSON" in r.stderr
+    assert r.returncode == USAGE and "is not JSON" in r.stderr
+    r = push("--image", "tiny?x", target)
+    assert r.returncode == USAGE and "is not an image's name or id" in r.stderr
     r = push()
-    assert r.returncode == 2 and "no repository given" in r.stderr
+    assert r.returncode == USAGE and "no repository given" in r.stderr
     r = push("a", "b")
-    assert r.returncode == 2 and "one repository only" in r.stderr
+    assert r.returncode == USAGE and "one repository only" in r.stderr
     r = push("%s/x@sha256:%s" % (registry.host, "0" * 64))
-    assert r.returncode == 2 and "the registry gives the digest" in r.stderr
+    assert r.returncode == USAGE and "the registry gives the digest" in r.stderr
     r = push("Upper/Case")
-    assert r.returncode == 2 and "is not a repository name" in r.stderr
+    assert r.returncode == USAGE and "is not a repository name" in r.stderr
