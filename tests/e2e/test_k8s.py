@@ -3,7 +3,6 @@ Kubernetes API's own schemas (kubernetes-models, run by tests/k8s/check.mjs),
 by a strict structural check here, and by starting the real aero-init with
 exactly the environment the kubelet would give the container."""
 import json
-import re
 import os
 import shutil
 import subprocess
@@ -302,6 +301,9 @@ def test_aero_init_needs_nothing_but_the_manifests_environment(launch, aero_init
     c = doc["spec"]["template"]["spec"]["containers"][0]
     assert c["command"][0] == "/usr/bin/aero-init"
     env = kubelet_env(c, tmp_path / "volume")
+    # No W&B here: the tracker is unreachable (a closed port) and aero-init
+    # waits only a second for it at the end; the run is unaffected.
+    env.update(WANDB_BASE_URL="http://127.0.0.1:9", AERO_TRACKER_TIMEOUT="1s")
     r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", aero_init,
                         *c["command"][1:], *c["args"]], env=env, capture_output=True, text=True,
                        timeout=60)
@@ -315,7 +317,8 @@ def test_aero_init_needs_nothing_but_the_manifests_environment(launch, aero_init
                                "service_account": "default"}
     assert manifest["seed"]["base"] == "1234" and manifest["seed"]["source"] == "AERO_SEED"
     assert manifest["env"]["AERO_IMAGE"] == IMAGE
-    assert manifest["env"]["AERO_RUN_ID"] == "Run_42.a"
+    assert manifest["run"]["id"] == "Run_42.a"
+    assert "aero-init sync" in r.stderr  # what the tracker missed waits for a sync
     # Secrets arrive, and are recorded only redacted.
     assert manifest["env"].get("WANDB_API_KEY", {"redacted": True})["redacted"] is True
 
@@ -343,13 +346,3 @@ def test_aero_init_takes_the_grace_period_from_the_manifest(launch, aero_init, t
     finally:
         proc.kill()
         proc.wait()
-
-
-def test_man_page_documents_every_launch_option(aero_launch):
-    """Every --option aero-launch --help lists (its own, push's, k8s job's)."""
-    text = subprocess.run([aero_launch, "--help"], capture_output=True, text=True).stdout
-    options = set(re.findall(r"--[a-z][a-z-]+", text)) - {"--"}
-    assert {"--image", "--secret", "--runs-pvc", "--gpus", "--verbose"} <= options
-    man = open(os.path.join(ROOT, "man", "aero-launch.1")).read().replace("\\-", "-")
-    for option in options:
-        assert option in man, option

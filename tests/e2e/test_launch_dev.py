@@ -49,10 +49,12 @@ def test_man_page_documents_every_launch_option(aero_launch):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     man = open(os.path.join(root, "man", "aero-launch.1")).read().replace("\\-", "-")
     options = set()
-    for cmd in (["run"], ["check"], ["context"], []):
+    for cmd in (["run"], ["check"], ["context"], ["push"], ["k8s", "job"], ["runs"], ["sync"],
+                []):
         text = subprocess.run([aero_launch, *cmd, "--help"], capture_output=True,
                               text=True).stdout
         options |= set(re.findall(r"--[a-z][a-z-]+", text)) - {"--"}
+    assert {"--image", "--secret", "--runs-pvc", "--gpus", "--json", "--tracker"} <= options
     assert len(options) >= 18
     for opt in options:
         assert opt in man, opt
