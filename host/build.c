@@ -105,26 +105,33 @@ static size_t receive(char *data, size_t size, size_t count, void *userdata)
 	return len;
 }
 
+/* The query string; networkmode (`docker build --network`) only when asked,
+ * so that the engine's default stands otherwise. */
 static char *build_path(const struct aero_build_request *req)
 {
 	char *labels_json = cJSON_PrintUnformatted(req->labels);
 	char *labels = labels_json != NULL ? aero_engine_escape(labels_json) : NULL;
 	char *tag = aero_engine_escape(req->tag);
 	char *dockerfile = aero_engine_escape(req->dockerfile);
+	char *network = aero_engine_escape(req->network != NULL ? req->network : "");
 	char *path = NULL;
-	if (labels != NULL && tag != NULL && dockerfile != NULL) {
-		const size_t len = strlen(labels) + strlen(tag) + strlen(dockerfile) + 96;
+	if (labels != NULL && tag != NULL && dockerfile != NULL && network != NULL) {
+		const size_t len =
+		        strlen(labels) + strlen(tag) + strlen(dockerfile) + strlen(network) + 128;
 		path = malloc(len);
 		if (path != NULL)
 			(void)snprintf(
 			        path, len,
-			        "/build?t=%s&labels=%s&dockerfile=%s&rm=1&forcerm=1&version=1", tag,
-			        labels, dockerfile);
+			        "/build?t=%s&labels=%s&dockerfile=%s&rm=1&forcerm=1&version=1"
+			        "%s%s",
+			        tag, labels, dockerfile, network[0] != '\0' ? "&networkmode=" : "",
+			        network);
 	}
 	free(labels_json);
 	free(labels);
 	free(tag);
 	free(dockerfile);
+	free(network);
 	return path;
 }
 

@@ -13,6 +13,7 @@ struct aero_build_request {
 	const char *tag;        /* "project:0123456789ab" */
 	const char *dockerfile; /* path inside the context */
 	const cJSON *labels;    /* object of string labels */
+	const char *network;    /* the RUN steps' network mode; NULL: the engine's */
 	bool quiet;             /* keep the engine's output off the terminal */
 };
 

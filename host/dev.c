@@ -21,10 +21,9 @@
 int aero_dev_run(const struct aero_run_opts *opts)
 {
 	if (opts->gpus != NULL || opts->shm_size > 0 || opts->mount_count > 0 ||
-	    opts->network != NULL)
-		aero_log_warn(
-		        "--dev runs on this machine: --gpus, --shm-size, --mount and --network "
-		        "do not apply");
+	    opts->network != NULL || opts->build_network != NULL)
+		aero_log_warn("--dev runs on this machine: --gpus, --shm-size, --mount, --network "
+		              "and --build-network do not apply");
 	aero_git_init();
 	git_repository *repo = NULL;
 	struct aero_git_facts git = {0};

@@ -212,8 +212,11 @@ static int build_image(struct run *r)
 	if (!r->opts.quiet)
 		fprintf(stderr, "aero-launch: building %s from commit %s\n", r->tag,
 		        g->short_commit);
-	const struct aero_build_request req = {r->tag, r->opts.dockerfile, r->labels,
-	                                       r->opts.quiet};
+	const struct aero_build_request req = {.tag = r->tag,
+	                                       .dockerfile = r->opts.dockerfile,
+	                                       .labels = r->labels,
+	                                       .network = r->opts.build_network,
+	                                       .quiet = r->opts.quiet};
 	return aero_image_build(r->eng, r->ctx, &req, &r->image_id);
 }
 

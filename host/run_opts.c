@@ -25,6 +25,8 @@ static void run_usage(FILE *out)
 	      "      --gpus all|N        ask the engine for all GPUs or N of them\n"
 	      "      --shm-size SIZE     /dev/shm's size (bytes, or with k, m, g)\n"
 	      "      --network MODE      the container's network (default: the engine's)\n"
+	      "      --build-network MODE  the network of the build's RUN steps, such as\n"
+	      "                          host (default: the engine's)\n"
 	      "  -e, --env NAME[=VALUE]  set a variable; NAME alone passes the host's value\n"
 	      "      --mount HOST:PATH[:ro]  bind-mount a host directory\n"
 	      "      --seed N            the base seed (AERO_SEED)\n"
@@ -81,6 +83,7 @@ enum {
 	OPT_GPUS,
 	OPT_SHM,
 	OPT_NETWORK,
+	OPT_BUILD_NETWORK,
 	OPT_MOUNT,
 	OPT_SEED,
 	OPT_TRACKER,
@@ -130,6 +133,9 @@ static int take(int c, struct aero_run_opts *o)
 	case OPT_NETWORK:
 		o->network = optarg;
 		return 0;
+	case OPT_BUILD_NETWORK:
+		o->build_network = optarg;
+		return 0;
 	case OPT_TRACKER:
 		o->tracker = optarg;
 		return 0;
@@ -171,6 +177,7 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 	        {"gpus", required_argument, NULL, OPT_GPUS},
 	        {"shm-size", required_argument, NULL, OPT_SHM},
 	        {"network", required_argument, NULL, OPT_NETWORK},
+	        {"build-network", required_argument, NULL, OPT_BUILD_NETWORK},
 	        {"mount", required_argument, NULL, OPT_MOUNT},
 	        {"seed", required_argument, NULL, OPT_SEED},
 	        {"tracker", required_argument, NULL, OPT_TRACKER},

@@ -6,16 +6,17 @@
 #include <stddef.h>
 
 struct aero_run_opts {
-	const char *repo;       /* -C */
-	const char *image;      /* --image: the repository part of the tag */
-	const char *dockerfile; /* --file */
-	const char *gpus;       /* --gpus all|N */
-	const char *network;    /* --network */
-	const char *seed;       /* --seed */
-	const char *tracker;    /* --tracker */
-	const char *init_path;  /* --init: aero-init for --dev */
-	long long shm_size;     /* --shm-size, bytes; 0: the engine's default */
-	const char **env;       /* --env NAME[=VALUE], NULL-terminated */
+	const char *repo;          /* -C */
+	const char *image;         /* --image: the repository part of the tag */
+	const char *dockerfile;    /* --file */
+	const char *gpus;          /* --gpus all|N */
+	const char *network;       /* --network */
+	const char *build_network; /* --build-network: the build's RUN steps */
+	const char *seed;          /* --seed */
+	const char *tracker;       /* --tracker */
+	const char *init_path;     /* --init: aero-init for --dev */
+	long long shm_size;        /* --shm-size, bytes; 0: the engine's default */
+	const char **env;          /* --env NAME[=VALUE], NULL-terminated */
 	size_t env_count;
 	const char **mounts; /* --mount HOST:CONTAINER[:ro] */
 	size_t mount_count;

@@ -198,6 +198,23 @@ def test_failed_build_names_the_step(aero_launch, project):
     assert b"returned a non-zero code: 4" in r.stderr
 
 
+def test_build_network_is_the_build_steps_network(aero_launch, project):
+    """--build-network host: the RUN steps share the host's network namespace (the
+    test engine's own default, with no bridge, gives them a private one)."""
+    repo, env = project
+    commit(repo, env, "Dockerfile", "FROM aeromancy/base\n"
+           "RUN readlink /proc/self/ns/net > /build-netns\n")
+    r = launch(aero_launch, repo, env, "cat", "/build-netns",
+               opts=("--allow-unpushed", "--build-network", "host"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().strip() == os.readlink("/proc/self/ns/net")
+    commit(repo, env, "Dockerfile", "FROM aeromancy/base\n"
+           "RUN readlink /proc/self/ns/net > /build-netns; echo default\n")
+    r = launch(aero_launch, repo, env, "cat", "/build-netns", opts=("--allow-unpushed",))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().strip() not in ("", os.readlink("/proc/self/ns/net"))
+
+
 def test_missing_base_image(aero_launch, project):
     repo, env = project
     commit(repo, env, "Dockerfile", "FROM aeromancy-test/no-such-base:1\n")

@@ -41,7 +41,8 @@ def test_man_pages_render_without_warnings():
 def test_readme_starts_with_setup_and_test_commands():
     readme = read("README.md")
     blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
-    assert "examples/train.py" in blocks[0] and "make static" in blocks[0]
+    assert blocks[0].strip() == ("sudo bash .ci/deps.sh && make static && "
+                                 "examples/quickstart.sh")
     assert blocks[1].strip() == "make test"
 
 
