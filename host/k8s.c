@@ -267,7 +267,11 @@ static cJSON *build(const struct aero_k8s_job *job, const char *run_dir)
 	if (template == NULL || add_metadata(template, job, false) < 0)
 		goto fail;
 	cJSON *pod = add_object(template, "spec");
-	const long grace_s = (job->grace_ms + 999) / 1000 + AERO_K8S_GRACE_MARGIN_S;
+	/* aero-init needs its grace period, then, with a tracker besides the run
+	 * directory, up to its tracker timeout to hand over the rest. */
+	const bool remote = job->tracker != NULL && strcmp(job->tracker, "local") != 0;
+	const long grace_s = (job->grace_ms + 999) / 1000 + AERO_K8S_GRACE_MARGIN_S +
+	                     (remote ? AERO_K8S_TRACKER_TIMEOUT_S : 0);
 	if (pod == NULL || add_string(pod, "restartPolicy", "Never") < 0 ||
 	    add_number(pod, "terminationGracePeriodSeconds", (double)grace_s) < 0)
 		goto fail;

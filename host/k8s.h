@@ -11,6 +11,8 @@
 #define AERO_K8S_RUNS_MOUNT "/var/lib/aeromancy/runs"
 /* What the pod gets beyond aero-init's grace period, to record the end of the run. */
 #define AERO_K8S_GRACE_MARGIN_S 30
+/* aero-init's default --tracker-timeout, in seconds (shim/options.h). */
+#define AERO_K8S_TRACKER_TIMEOUT_S 60
 
 struct aero_k8s_secret {
 	const char *env;    /* the variable the container sees */

@@ -2,8 +2,9 @@
  * manifest goes. The manifest itself is k8s.c's; its text is yaml.c's. */
 #include "k8s_cmd.h"
 
+#include "runsdir.h"
+
 #include "error.h"
-#include "hex.h"
 #include "image_ref.h"
 #include "k8s.h"
 #include "log.h"
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define MAX_GRACE_MS (24L * 3600L * 1000L)
 
@@ -249,13 +249,9 @@ static int fill_defaults(struct cmd *cmd)
 {
 	struct aero_k8s_job *job = &cmd->job;
 	if (job->run_id == NULL) {
-		unsigned char bytes[16];
-		if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-			return aero_error_set("no random bytes for the run id");
-		cmd->run_id = malloc(2 * sizeof(bytes) + 1);
+		cmd->run_id = aero_run_id_new();
 		if (cmd->run_id == NULL)
-			return aero_error_set("out of memory");
-		aero_hex_encode(bytes, sizeof(bytes), cmd->run_id);
+			return -1;
 		job->run_id = cmd->run_id;
 	}
 	if (job->name == NULL) {

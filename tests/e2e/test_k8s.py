@@ -4,6 +4,7 @@ by a strict structural check here, and by starting the real aero-init with
 exactly the environment the kubelet would give the container."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,8 +106,9 @@ def test_full_job_structure(launch):
     pod = doc["spec"]["template"]["spec"]
     assert set(pod) == {"restartPolicy", "terminationGracePeriodSeconds", "containers", "volumes"}
     assert pod["restartPolicy"] == "Never"
-    # Longer than aero-init's own grace period, so the kubelet never kills it first.
-    assert pod["terminationGracePeriodSeconds"] == 45 + 30
+    # Longer than aero-init's own grace period and, with a tracker (wandb here),
+    # its tracker timeout, so the kubelet never kills it first.
+    assert pod["terminationGracePeriodSeconds"] == 45 + 30 + 60
     assert pod["volumes"] == [{"name": "aero-runs", "emptyDir": {}}]
     [c] = pod["containers"]
     assert set(c) == {"name", "image", "command", "args", "env", "resources", "volumeMounts"}
@@ -143,7 +145,7 @@ def test_minimal_job_has_defaults_and_no_resources(launch, checker, tmp_path):
     c = doc["spec"]["template"]["spec"]["containers"][0]
     assert "resources" not in c
     run_id = env_of(c)["AERO_RUN_ID"]["value"]
-    assert len(run_id) == 32 and int(run_id, 16) >= 0
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{8}", run_id)  # sorts by time, as aero-init's
     assert doc["metadata"]["name"] == "aero-" + run_id
     assert env_of(c)["AERO_GRACE_PERIOD"]["value"] == "10s"
     assert doc["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 40
