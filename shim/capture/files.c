@@ -24,7 +24,6 @@ char *aero_root_path(const struct aero_capture_ctx *ctx, const char *path)
 	return full;
 }
 
-
 char *aero_root_read(const struct aero_capture_ctx *ctx, const char *path, size_t max, size_t *len)
 {
 	char *full = aero_root_path(ctx, path);
@@ -129,7 +128,6 @@ int aero_json_add_setting(cJSON *object, const char *name, const char *value, co
 		return -1;
 	return 0;
 }
-
 
 int aero_json_append_string(cJSON *array, const char *text)
 {

@@ -21,7 +21,6 @@ const char *aero_root_map(const struct aero_capture_ctx *ctx, const char *path, 
 /* Releases a mapping made by aero_root_map. */
 void aero_root_unmap(const char *data, size_t len);
 
-
 /* Copies the text of one line (up to '\n' or the end) without surrounding
  * blanks, malloc'd; NULL when out of memory. */
 char *aero_line_value(const char *start);
@@ -39,7 +38,6 @@ cJSON *aero_json_add_array(cJSON *object, const char *key);
 
 /* Adds name: {"value": value, "source": source}, for settings that say who set them. */
 int aero_json_add_setting(cJSON *object, const char *name, const char *value, const char *source);
-
 
 /* Sorts an array of objects by the string members key1, then key2 (may be NULL). */
 int aero_json_sort_array(cJSON *array, const char *key1, const char *key2);
