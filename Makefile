@@ -10,6 +10,8 @@ PREFIX ?= /usr/local
 CC ?= cc
 PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
+# The size of the build-context bench's repository (bench/context.sh).
+CONTEXT_MIB ?= 1024
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c shim/sinks/*.c)))
@@ -179,6 +181,7 @@ $(BUILD)/bench/%: bench/%.c
 bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_writer $(BUILD)/aero-launch rootfs
 	bench/startup.sh $(BUILD)/static/aero-init
 	bench/git.sh $(BUILD)/aero-launch
+	bench/context.sh $(BUILD)/aero-launch $(CONTEXT_MIB)
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
 	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init

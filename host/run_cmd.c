@@ -336,6 +336,11 @@ int aero_run_main(int argc, char **argv)
 		return -rc; /* already reported */
 	}
 	rc = build_image(&r);
+	if (rc == 0 && r.opts.build_only) {
+		printf("%s\n", r.image_id);
+		run_free(&r);
+		return fflush(stdout) == 0 ? 0 : AERO_EXIT_INTERNAL;
+	}
 	if (rc == 0)
 		rc = prepare_run(&r);
 	if (rc == 0)

@@ -13,6 +13,7 @@
 static void run_usage(FILE *out)
 {
 	fputs("Usage: aero-launch run [OPTIONS] -- COMMAND [ARGS...]\n"
+	      "       aero-launch run [OPTIONS] --build-only\n"
 	      "\n"
 	      "Checks that the Git checkout is pristine, builds its image from the commit, runs\n"
 	      "COMMAND in a container whose PID 1 is aero-init, and exits with its status.\n"
@@ -32,6 +33,7 @@ static void run_usage(FILE *out)
 	      "      --seed N            the base seed (AERO_SEED)\n"
 	      "      --tracker NAME      where aero-init sends the run (AERO_TRACKER)\n"
 	      "      --keep              keep the container after the run\n"
+	      "      --build-only        check and build the image, print its id, run nothing\n"
 	      "      --init PATH         the aero-init that --dev runs\n"
 	      "  -q, --quiet             keep the build's output off the terminal\n"
 	      "  -h, --help              print this help and exit\n",
@@ -88,6 +90,7 @@ enum {
 	OPT_SEED,
 	OPT_TRACKER,
 	OPT_KEEP,
+	OPT_BUILD_ONLY,
 	OPT_INIT
 };
 
@@ -126,6 +129,9 @@ static int take(int c, struct aero_run_opts *o)
 		return 0;
 	case OPT_KEEP:
 		o->keep = true;
+		return 0;
+	case OPT_BUILD_ONLY:
+		o->build_only = true;
 		return 0;
 	case OPT_IMAGE:
 		o->image = optarg;
@@ -182,6 +188,7 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 	        {"seed", required_argument, NULL, OPT_SEED},
 	        {"tracker", required_argument, NULL, OPT_TRACKER},
 	        {"keep", no_argument, NULL, OPT_KEEP},
+	        {"build-only", no_argument, NULL, OPT_BUILD_ONLY},
 	        {"init", required_argument, NULL, OPT_INIT},
 	        {NULL, 0, NULL, 0},
 	};
@@ -200,6 +207,16 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 			aero_log_error("out of memory");
 		if (rc < 0)
 			return rc;
+	}
+	if (opts->build_only) {
+		if (opts->dev) {
+			aero_log_error("--build-only builds an image and --dev runs without one; "
+			               "drop one of them");
+			return -AERO_EXIT_USAGE;
+		}
+		if (optind < argc)
+			return usage_error("--build-only runs no command; drop", argv[optind]);
+		return 0;
 	}
 	if (optind >= argc) {
 		aero_log_error(

@@ -21,7 +21,8 @@ struct aero_run_opts {
 	const char **mounts; /* --mount HOST:CONTAINER[:ro] */
 	size_t mount_count;
 	bool allow_unpushed, dev, keep, quiet;
-	char **command; /* after "--" */
+	bool build_only; /* --build-only: check, build, print the image's id */
+	char **command;  /* after "--"; NULL with --build-only */
 };
 
 /* Parses argv (argv[0] is "run"). 0; 1 when --help was printed; or

@@ -230,3 +230,25 @@ def test_no_gpu_runtime(aero_launch, project):
     assert b"no GPU runtime" in r.stderr and b"nvidia-container-toolkit" in r.stderr
     left = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True)
     assert left.stdout == b""
+
+
+def test_build_only_prints_the_image_and_runs_nothing(aero_launch, project):
+    repo, env = project
+    r = subprocess.run([aero_launch, "run", "-q", "-C", repo, "--build-only"], env=env,
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    head = git(repo, "rev-parse", "HEAD", env=env).stdout.strip()
+    inspect = json.loads(subprocess.run(["docker", "image", "inspect", "project:" + head[:12]],
+                                        env=env, check=True, capture_output=True).stdout)[0]
+    assert r.stdout == inspect["Id"] + "\n"
+    assert runs(env) == []
+    left = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True)
+    assert left.stdout == b""
+
+
+def test_build_only_takes_no_command(aero_launch, tmp_path):
+    for extra, why in ((["--", "true"], "runs no command; drop 'true'"),
+                       (["--dev"], "--dev runs without one")):
+        r = subprocess.run([aero_launch, "run", "-C", str(tmp_path), "--build-only", *extra],
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and why in r.stderr, (extra, r.stderr)
