@@ -107,6 +107,10 @@ $(BUILD)/dyn/tests/%: $(BUILD)/dyn/tests/unit/%.o $(call SHIM_OBJ,dyn)
 $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(call SHIM_OBJ,asan)
 	$(CC) $(ASAN_CFLAGS) $(ASAN_LDFLAGS) $^ $(DYN_LIBS) -lcmocka -o $@
 
+# Unit tests of aero-launch's self-contained pieces link those pieces too.
+$(BUILD)/dyn/tests/test_demux: $(call obj,dyn,host/demux.c)
+$(BUILD)/asan/tests/test_demux: $(call obj,asan,host/demux.c)
+
 # The end-to-end tests run the shipped (static) aero-init.
 AERO_INIT ?= $(abspath $(BUILD)/static/aero-init)
 # A debootstrapped Debian tree for the capture tests, made once per machine.
