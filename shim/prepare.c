@@ -103,9 +103,10 @@ int aero_prepare_run(const struct aero_init_options *opts)
 		rc = -1;
 	if (rc == 0 && opts->run_dir != NULL && write_manifest(opts->run_dir, manifest) < 0) {
 		aero_log_error(
-		        "cannot record the run, so it is not started: %s; fix the run directory "
-		        "or unset AERO_RUN_DIR",
-		        aero_error_last());
+		        "cannot record the run in %s, so it is not started: %s; give a writable "
+		        "directory with --run-dir or AERO_RUN_DIR (or AERO_RUNS_DIR for the "
+		        "default ones), or run with --no-record",
+		        opts->run_dir, aero_error_last());
 		cJSON_Delete(manifest);
 		return AERO_EXIT_INTERNAL;
 	}

@@ -134,5 +134,6 @@ def test_unwritable_run_dir_does_not_start_the_experiment(aero_init, tmp_path):
     blocker.write_text("")
     r = run(aero_init, ["--run-dir", str(blocker / "sub"), "--", "touch", str(marker)])
     assert r.returncode == 125
-    assert "cannot record the run, so it is not started" in r.stderr
+    assert "cannot record the run in %s, so it is not started" % (blocker / "sub") in r.stderr
+    assert "--no-record" in r.stderr  # the way out, named
     assert not marker.exists()
