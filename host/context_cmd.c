@@ -4,6 +4,7 @@
 
 #include "context.h"
 #include "error.h"
+#include "file.h"
 #include "git.h"
 #include "log.h"
 #include "status.h"
@@ -18,20 +19,6 @@
 
 #define CHUNK ((size_t)256 * 1024)
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		const ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return aero_error_set("cannot write the context: %s", strerror(errno));
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int stream(struct aero_context *ctx, int fd)
 {
 	char *buf = malloc(CHUNK);
@@ -39,7 +26,8 @@ static int stream(struct aero_context *ctx, int fd)
 		return aero_error_set("out of memory");
 	ssize_t n;
 	while ((n = aero_context_read(ctx, buf, CHUNK)) > 0)
-		if (write_all(fd, buf, (size_t)n) < 0) {
+		if (aero_write_all(fd, buf, (size_t)n) < 0) {
+			aero_error_set("cannot write the context: %s", strerror(errno));
 			n = -1;
 			break;
 		}

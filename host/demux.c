@@ -2,6 +2,7 @@
 #include "demux.h"
 
 #include "error.h"
+#include "file.h"
 
 #include <errno.h>
 #include <string.h>
@@ -13,23 +14,6 @@ void aero_demux_init(struct aero_demux *d, int out_fd, int err_fd)
 	d->out_fd = out_fd;
 	d->err_fd = err_fd;
 	d->fd = -1;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		const ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EPIPE)
-			return 0; /* the reader left: the experiment goes on regardless */
-		if (n <= 0)
-			return aero_error_set("cannot write the container's output: %s",
-			                      strerror(errno));
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int aero_demux_feed(struct aero_demux *d, const char *data, size_t len)
@@ -57,8 +41,10 @@ int aero_demux_feed(struct aero_demux *d, const char *data, size_t len)
 			continue;
 		}
 		const size_t n = len < d->remaining ? len : d->remaining;
-		if (write_all(d->fd, data, n) < 0)
-			return -1;
+		/* A reader that left (EPIPE) stops nothing: the experiment goes on. */
+		if (aero_write_all(d->fd, data, n) < 0 && errno != EPIPE)
+			return aero_error_set("cannot write the container's output: %s",
+			                      strerror(errno));
 		d->remaining -= (uint32_t)n;
 		data += n;
 		len -= n;

@@ -12,4 +12,8 @@ char *aero_file_read(const char *path, size_t max, size_t *len);
  * readers never see half of it. 0, or -1 with aero_error set. */
 int aero_file_write_atomic(const char *path, const char *text);
 
+/* Writes all len bytes to fd, retrying after EINTR and short writes. 0, or -1
+ * with errno set (EIO for a write that wrote nothing); no aero_error. */
+int aero_write_all(int fd, const void *data, size_t len);
+
 #endif

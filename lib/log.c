@@ -3,6 +3,8 @@
  * write(2) so that they never interleave with the experiment's own output. */
 #include "log.h"
 
+#include "file.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,19 +40,6 @@ static const char *level_prefix(int level)
 	}
 }
 
-static void write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		const ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* nowhere left to report a failing stderr */
-		data += n;
-		len -= (size_t)n;
-	}
-}
-
 void aero_log(int level, const char *fmt, ...)
 {
 	if ((level & ~AERO_LOG_PLAIN) > log_level)
@@ -71,8 +60,9 @@ void aero_log(int level, const char *fmt, ...)
 	const size_t total = head + (size_t)body + 2;
 	char *line = malloc(total);
 	if (line == NULL) {
-		write_all(STDERR_FILENO, log_program, strlen(log_program));
-		write_all(STDERR_FILENO, ": out of memory while reporting an error\n", 41);
+		(void)aero_write_all(STDERR_FILENO, log_program, strlen(log_program));
+		(void)aero_write_all(STDERR_FILENO, ": out of memory while reporting an error\n",
+		                     41);
 		errno = saved_errno;
 		return;
 	}
@@ -81,7 +71,7 @@ void aero_log(int level, const char *fmt, ...)
 	(void)vsnprintf(line + head, total - head, fmt, ap);
 	va_end(ap);
 	line[head + (size_t)body] = '\n';
-	write_all(STDERR_FILENO, line, head + (size_t)body + 1);
+	(void)aero_write_all(STDERR_FILENO, line, head + (size_t)body + 1);
 	free(line);
 	errno = saved_errno;
 }

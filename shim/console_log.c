@@ -1,5 +1,7 @@
 #include "console_log.h"
 
+#include "file.h"
+
 #include "clock.h"
 #include "error.h"
 #include "log.h"
@@ -77,25 +79,11 @@ int aero_console_log_open(struct aero_console_log **out, const char *run_dir)
 	return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		const ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int aero_console_log_flush(struct aero_console_log *log)
 {
 	if (log->batch_len == 0)
 		return 0;
-	const int rc = write_all(log->fd, log->batch, log->batch_len);
+	const int rc = aero_write_all(log->fd, log->batch, log->batch_len);
 	if (rc < 0 && !log->failing)
 		aero_log_warn("cannot write output.log: %s; the experiment's output still passes "
 		              "through, but is not recorded until the file can be written again",

@@ -3,6 +3,7 @@
 #include "canonjson.h"
 #include "clock.h"
 #include "error.h"
+#include "file.h"
 #include "files.h"
 
 #include <errno.h>
@@ -69,20 +70,6 @@ int aero_spool_open(struct aero_spool **out, const char *run_dir)
 		}
 	}
 	*out = spool;
-	return 0;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		const ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return aero_error_set("cannot write metrics.jsonl: %s", strerror(errno));
-		data += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }
 
@@ -196,7 +183,9 @@ int aero_spool_flush(struct aero_spool *spool)
 	spool->times_len = 0; /* the next batch reads the clock again */
 	if (spool->pending_len == 0)
 		return 0;
-	const int rc = write_all(spool->metrics_fd, spool->pending, spool->pending_len);
+	const int rc = aero_write_all(spool->metrics_fd, spool->pending, spool->pending_len) < 0
+	                       ? aero_error_set("cannot write metrics.jsonl: %s", strerror(errno))
+	                       : 0;
 	spool->pending_len = 0;
 	return rc;
 }
@@ -217,7 +206,8 @@ int aero_spool_system(struct aero_spool *spool, cJSON *row)
 	if (rc == 0) {
 		const size_t len = strlen(text);
 		text[len] = '\n'; /* one write, one line */
-		rc = write_all(fd, text, len + 1);
+		if (aero_write_all(fd, text, len + 1) < 0)
+			rc = aero_error_set("cannot write system.jsonl: %s", strerror(errno));
 		close(fd);
 	}
 	free(path);
