@@ -34,6 +34,7 @@ cleanup() {
 		kill -KILL "$daemon" 2>/dev/null || true
 		wait "$daemon" 2>/dev/null || true
 		umount -R "$work/data" 2>/dev/null || true
+		umount "$work/exec/netns/default" 2>/dev/null || true
 	fi
 	rm -rf "$work" 2>/dev/null || true
 }

@@ -46,7 +46,10 @@ def engine(extra_args=(), missing=pytest.skip):
             daemon.kill()
             daemon.wait()
         log.close()
-        subprocess.run(["umount", "-R", os.path.join(work, "data")], capture_output=True)
+        # dockerd leaves its data mounts and the default network namespace's
+        # bind mount under the exec root behind.
+        for mounted in ("data", "exec/netns/default"):
+            subprocess.run(["umount", "-R", os.path.join(work, mounted)], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
