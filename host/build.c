@@ -5,7 +5,10 @@
  * BuildKit needs a gRPC session. */
 #include "build.h"
 
+#include "registry_auth.h"
+
 #include "error.h"
+#include "log.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -141,7 +144,9 @@ static int classify(const struct progress *p)
 	const char *e = p->error;
 	const bool at_from = p->last_step == NULL || strstr(p->last_step, " : FROM ") != NULL ||
 	                     strstr(p->last_step, " : from ") != NULL;
-	const bool denied = strstr(e, "unauthorized") != NULL || strstr(e, "denied") != NULL;
+	const bool denied = strstr(e, "unauthorized") != NULL || strstr(e, "denied") != NULL ||
+	                    strstr(e, "no basic auth credentials") != NULL ||
+	                    strstr(e, "authentication required") != NULL;
 	const bool missing = strstr(e, "does not exist") != NULL ||
 	                     strstr(e, "not found") != NULL || strstr(e, "No such image") != NULL;
 	if (at_from && (missing || !denied)) {
@@ -175,6 +180,18 @@ int aero_image_build(const struct aero_engine *eng, struct aero_context *ctx,
 	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/x-tar");
 	struct curl_slist *more = headers != NULL ? curl_slist_append(headers, "Expect:") : NULL;
 	headers = more != NULL ? curl_slist_append(more, "Transfer-Encoding: chunked") : NULL;
+	/* Credentials for the registries FROM pulls from, as `docker build` sends them. */
+	char *registries = NULL;
+	if (aero_registry_config(&registries) < 0)
+		aero_log_warn("no registry credentials for the build: %s", aero_error_last());
+	char *registry_header = NULL;
+	if (registries != NULL && headers != NULL &&
+	    asprintf(&registry_header, "X-Registry-Config: %s", registries) >= 0) {
+		more = curl_slist_append(headers, registry_header);
+		headers = more != NULL ? more : headers;
+	}
+	free(registries);
+	free(registry_header);
 	if (curl == NULL || headers == NULL) {
 		curl_easy_cleanup(curl);
 		curl_slist_free_all(more);

@@ -155,3 +155,54 @@ char *aero_registry_auth(const char *registry)
 	cJSON_Delete(config);
 	return out;
 }
+
+/* The entry key's registry: HOST[:PORT], without scheme or path. */
+static char *registry_of(const char *key)
+{
+	if (strncmp(key, "https://", 8) == 0)
+		key += 8;
+	else if (strncmp(key, "http://", 7) == 0)
+		key += 7;
+	char *host = strndup(key, strcspn(key, "/"));
+	if (host != NULL && strcmp(host, "index.docker.io") == 0) {
+		free(host);
+		host = strdup("https://index.docker.io/v1/"); /* the engine's name for Docker Hub */
+	}
+	return host;
+}
+
+int aero_registry_config(char **out)
+{
+	*out = NULL;
+	int missing = 0;
+	char *text = config_text(&missing);
+	if (text == NULL)
+		return missing ? 0 : -1;
+	cJSON *config = cJSON_Parse(text);
+	free(text);
+	if (config == NULL) {
+		return aero_error_set(
+		        "the Docker configuration (DOCKER_AUTH_CONFIG or config.json) "
+		        "is not JSON");
+	}
+	cJSON *all = cJSON_CreateObject();
+	int rc = all != NULL ? 0 : aero_error_set("out of memory");
+	const cJSON *auths = cJSON_GetObjectItemCaseSensitive(config, "auths");
+	for (const cJSON *entry = auths != NULL ? auths->child : NULL; rc == 0 && entry != NULL;
+	     entry = entry->next) {
+		char *registry = registry_of(entry->string);
+		cJSON *one = registry != NULL ? cJSON_AddObjectToObject(all, registry) : NULL;
+		rc = one == NULL ? aero_error_set("out of memory")
+		                 : fill_credentials(one, entry, registry);
+		free(registry);
+	}
+	char *json =
+	        rc == 0 && all != NULL && all->child != NULL ? cJSON_PrintUnformatted(all) : NULL;
+	*out = json != NULL ? aero_base64_encode((unsigned char *)json, strlen(json), true) : NULL;
+	if (json != NULL && *out == NULL)
+		rc = aero_error_set("out of memory");
+	cJSON_free(json);
+	cJSON_Delete(all);
+	cJSON_Delete(config);
+	return rc;
+}

@@ -9,4 +9,11 @@
  * or of {} when no credentials are found. NULL with aero_error set on failure. */
 char *aero_registry_auth(const char *registry);
 
+/* Sets *out to the X-Registry-Config header's value for a build (the
+ * credentials of every registry the configuration names, so that FROM can pull
+ * from them), malloc'd: URL-safe base64 of {REGISTRY: {"username", "password" |
+ * "identitytoken", "serveraddress"}}; NULL when there are none. 0, or -1 with
+ * aero_error set. */
+int aero_registry_config(char **out);
+
 #endif

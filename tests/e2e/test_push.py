@@ -228,3 +228,32 @@ def test_engine_errors_and_usage(push, engine, tmp_path):
     assert r.returncode == USAGE and "the registry gives the digest" in r.stderr
     r = push("Upper/Case")
     assert r.returncode == USAGE and "is not a repository name" in r.stderr
+
+
+def test_a_denied_base_image_pull_has_the_denied_status(push, engine, tmp_path):
+    """`aero-launch run` whose Dockerfile starts FROM an image in a registry that
+    wants credentials: without them the build's pull is denied, exit 72 with a
+    sentence on logging in; the same image pushed there with credentials first."""
+    from helpers.gitrepo import git_env, make_project
+    env, _, locked = engine
+    target = "%s/team/base:1" % locked.host
+    creds = {"DOCKER_AUTH_CONFIG": auth_config("alice", USERS["alice"], locked.host)}
+    r = push("--image", IMAGE, target, extra=creds)
+    assert r.returncode == 0, r.stderr
+    # Only in the registry now: the build has to pull it.
+    subprocess.run(["docker", "image", "rm", target], env=env, check=True, capture_output=True)
+    genv = git_env(tmp_path / "home")
+    repo = make_project(tmp_path, genv, {"Dockerfile": "FROM %s\n" % target})
+    r = subprocess.run([push.aero_launch, "run", "-C", repo, "--build-only"],
+                       env={**push.env, **{k: v for k, v in genv.items() if k.startswith("GIT_")},
+                            "HOME": str(tmp_path / "home")},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == DENIED, r.stderr
+    assert "docker login" in r.stderr
+    # With the registry's credentials (as `docker login` keeps them) the build
+    # sends them to the engine (X-Registry-Config) and the pull goes through.
+    r = subprocess.run([push.aero_launch, "run", "-C", repo, "--build-only"],
+                       env={**push.env, **{k: v for k, v in genv.items() if k.startswith("GIT_")},
+                            "HOME": str(tmp_path / "home"), **creds},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
