@@ -86,25 +86,19 @@ static void on_line(struct progress *p, const char *line)
 	cJSON_Delete(json);
 }
 
+static void on_stream_line(void *ctx, const char *text)
+{
+	on_line(ctx, text);
+}
+
 static size_t receive(char *data, size_t size, size_t count, void *userdata)
 {
 	struct progress *p = userdata;
 	const size_t len = size * count;
-	if (aero_buf_append(&p->line, data, len) < 0) {
+	if (aero_buf_lines(&p->line, data, len, on_stream_line, p) < 0) {
 		p->oom = true;
 		return 0;
 	}
-	char *start = p->line.data;
-	char *nl;
-	while ((nl = memchr(start, '\n', p->line.len - (size_t)(start - p->line.data))) != NULL) {
-		*nl = '\0';
-		on_line(p, start);
-		start = nl + 1;
-	}
-	const size_t rest = p->line.len - (size_t)(start - p->line.data);
-	memmove(p->line.data, start, rest);
-	p->line.len = rest;
-	p->line.data[rest] = '\0';
 	return len;
 }
 

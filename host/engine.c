@@ -41,6 +41,26 @@ int aero_buf_append(struct aero_buf *buf, const char *data, size_t len)
 	return 0;
 }
 
+int aero_buf_lines(struct aero_buf *buf, const char *data, size_t len,
+                   void (*line)(void *ctx, const char *text), void *ctx)
+{
+	if (aero_buf_append(buf, data, len) < 0)
+		return -1;
+	char *start = buf->data;
+	char *const end = buf->data + buf->len;
+	char *newline;
+	while ((newline = memchr(start, '\n', (size_t)(end - start))) != NULL) {
+		*newline = '\0';
+		line(ctx, start);
+		start = newline + 1;
+	}
+	const size_t rest = (size_t)(end - start);
+	memmove(buf->data, start, rest);
+	buf->len = rest;
+	buf->data[rest] = '\0';
+	return 0;
+}
+
 void aero_buf_free(struct aero_buf *buf)
 {
 	free(buf->data);

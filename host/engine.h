@@ -19,6 +19,12 @@ struct aero_buf {
 /* Appends bytes; -1 when out of memory. */
 int aero_buf_append(struct aero_buf *buf, const char *data, size_t len);
 
+/* Appends data to buf, then calls line(ctx, text) for each complete line
+ * (its newline replaced by a NUL); what follows the last newline stays in buf.
+ * -1 when out of memory. The engine's JSON streams come through here. */
+int aero_buf_lines(struct aero_buf *buf, const char *data, size_t len,
+                   void (*line)(void *ctx, const char *text), void *ctx);
+
 /* Frees the buffer's memory. */
 void aero_buf_free(struct aero_buf *buf);
 

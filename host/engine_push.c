@@ -58,30 +58,23 @@ static void on_line(struct reply *r, const char *text)
 }
 
 /* curl's CURLOPT_WRITEFUNCTION: complete lines are handled, the rest kept. */
+static void on_stream_line(void *ctx, const char *text)
+{
+	on_line(ctx, text);
+}
+
 static size_t on_data(char *data, size_t size, size_t count, void *userdata)
 {
 	struct reply *r = userdata;
 	const size_t total = size * count;
-	if (aero_buf_append(&r->line, data, total) < 0) {
+	if (aero_buf_lines(&r->line, data, total, on_stream_line, r) < 0) {
 		r->oom = true;
 		return 0; /* curl stops the transfer */
 	}
-	char *start = r->line.data;
-	char *end = r->line.data + r->line.len;
-	char *newline;
-	while ((newline = memchr(start, '\n', (size_t)(end - start))) != NULL) {
-		*newline = '\0';
-		on_line(r, start);
-		start = newline + 1;
-	}
-	const size_t rest = (size_t)(end - start);
-	if (rest > LINE_MAX_BYTES) {
+	if (r->line.len > LINE_MAX_BYTES) {
 		r->too_long = true;
 		return 0;
 	}
-	memmove(r->line.data, start, rest);
-	r->line.len = rest;
-	r->line.data[rest] = '\0';
 	return total;
 }
 

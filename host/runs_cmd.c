@@ -42,16 +42,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static cJSON *read_json(const char *dir, const char *name)
-{
-	char *path = aero_path_join(dir, name);
-	char *text = path != NULL ? aero_file_read(path, JSON_MAX, NULL) : NULL;
-	free(path);
-	cJSON *json = text != NULL ? cJSON_Parse(text) : NULL;
-	free(text);
-	return json;
-}
-
 static bool is_run(const char *dir)
 {
 	char *manifest = aero_path_join(dir, "manifest.json");
@@ -159,8 +149,8 @@ static const char *str_at(const cJSON *json, const char *section, const char *ke
 /* One run's facts, as `show --json` prints them and `ls` lists them. */
 static cJSON *facts(const char *dir, bool full)
 {
-	cJSON *manifest = read_json(dir, "manifest.json");
-	cJSON *run = read_json(dir, "run.json");
+	cJSON *manifest = aero_file_read_json(dir, "manifest.json", JSON_MAX);
+	cJSON *run = aero_file_read_json(dir, "run.json", JSON_MAX);
 	cJSON *out = cJSON_CreateObject();
 	if (out == NULL) {
 		cJSON_Delete(manifest);
@@ -198,20 +188,16 @@ static cJSON *facts(const char *dir, bool full)
 	if (full) {
 		static const char *const files[] = {"summary.json", "config.json"};
 		for (size_t i = 0; i < 2; i++) {
-			cJSON *v = read_json(dir, files[i]);
+			cJSON *v = aero_file_read_json(dir, files[i], JSON_MAX);
 			if (v != NULL)
 				cJSON_AddItemToObject(out, i == 0 ? "summary" : "config", v);
 		}
 		cJSON *trackers = cJSON_AddObjectToObject(out, "trackers");
 		static const char *const names[] = {"wandb", "mlflow"};
 		for (size_t i = 0; trackers != NULL && i < 2; i++) {
-			char *sinks = aero_path_join(dir, "sinks");
-			char *file = sinks != NULL ? malloc(strlen(sinks) + 16) : NULL;
-			if (file != NULL)
-				(void)sprintf(file, "sinks/%s.json", names[i]);
-			cJSON *cursor = file != NULL ? read_json(dir, file) : NULL;
-			free(sinks);
-			free(file);
+			char file[32];
+			(void)snprintf(file, sizeof(file), "sinks/%s.json", names[i]);
+			cJSON *cursor = aero_file_read_json(dir, file, JSON_MAX);
 			if (cursor == NULL)
 				continue;
 			cJSON *t = cJSON_AddObjectToObject(trackers, names[i]);

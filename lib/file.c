@@ -2,6 +2,7 @@
 #include "file.h"
 
 #include "error.h"
+#include "runsdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,4 +104,14 @@ int aero_write_all(int fd, const void *data, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+cJSON *aero_file_read_json(const char *dir, const char *name, size_t max)
+{
+	char *path = aero_path_join(dir, name);
+	char *text = path != NULL ? aero_file_read(path, max, NULL) : NULL;
+	free(path);
+	cJSON *json = text != NULL ? cJSON_Parse(text) : NULL;
+	free(text);
+	return json;
 }

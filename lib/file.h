@@ -2,11 +2,16 @@
 #ifndef AERO_FILE_H
 #define AERO_FILE_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 /* Reads a whole file (at most max bytes), NUL-terminated, malloc'd; *len (when
  * not NULL) gets its length. NULL with aero_error set. */
 char *aero_file_read(const char *path, size_t max, size_t *len);
+
+/* Reads dir/name (at most max bytes) and parses it as JSON; NULL when it is
+ * missing, unreadable or not JSON (aero_error says which, except for bad JSON). */
+cJSON *aero_file_read_json(const char *dir, const char *name, size_t max);
 
 /* Writes text to path through a temporary file, fsync and rename, so that
  * readers never see half of it. 0, or -1 with aero_error set. */

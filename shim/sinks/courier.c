@@ -15,6 +15,7 @@
 #include "files.h"
 #include "http.h"
 #include "log.h"
+#include "runsdir.h"
 #include "sha256.h"
 #include "sink.h"
 #include "sinkutil.h"
@@ -40,6 +41,8 @@
  * is longer (a metrics row is at most 1 MiB and a little). */
 #define BATCH_BYTES (1u << 20)
 #define LINE_MAX_BYTES (4u << 20)
+/* The largest manifest, summary, config or run file read. */
+#define JSON_MAX (1u << 26)
 #define BACKOFF_FIRST_MS 2000
 #define BACKOFF_MAX_MS 60000
 
@@ -102,16 +105,6 @@ struct loaded {
 	char digest[OBJECTS][65];
 	bool more; /* a stream had more than one batch's worth */
 };
-
-static char *path_in(const char *dir, const char *a, const char *b)
-{
-	const size_t len = strlen(dir) + strlen(a) + (b != NULL ? strlen(b) : 0) + 3;
-	char *path = malloc(len);
-	if (path != NULL)
-		(void)snprintf(path, len, "%s/%s%s%s", dir, a, b != NULL ? "/" : "",
-		               b != NULL ? b : "");
-	return path;
-}
 
 int aero_courier_check_trackers(const char *trackers)
 {
@@ -201,8 +194,8 @@ static int route_open(struct route *r, const char *run_dir, const char *name, bo
 	r->ctx.run_dir = run_dir;
 	r->ctx.retry_after_ms = -1;
 	r->ctx.remote = cJSON_CreateObject();
-	char *dir = path_in(run_dir, "sinks", NULL);
-	char *lock = dir != NULL ? path_in(dir, name, NULL) : NULL;
+	char *dir = aero_path_join(run_dir, "sinks");
+	char *lock = dir != NULL ? aero_path_join(dir, name) : NULL;
 	r->cursor_path = dir != NULL ? malloc(strlen(dir) + strlen(name) + 8) : NULL;
 	if (r->ctx.remote == NULL || lock == NULL || r->cursor_path == NULL) {
 		free(dir);
@@ -276,7 +269,7 @@ static void loaded_free(struct loaded *l)
  * worth, but always the first line whole. */
 static int read_lines(const char *run_dir, int i, long long offset, struct loaded *l)
 {
-	char *path = path_in(run_dir, stream_files[i], NULL);
+	char *path = aero_path_join(run_dir, stream_files[i]);
 	if (path == NULL)
 		return aero_error_set("out of memory");
 	const int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -346,11 +339,11 @@ static int read_lines(const char *run_dir, int i, long long offset, struct loade
 /* Reads summary/config/run.json when their digest differs from the cursor's. */
 static int read_object(const char *run_dir, int i, const char *last, struct loaded *l)
 {
-	char *path = path_in(run_dir, object_files[i], NULL);
+	char *path = aero_path_join(run_dir, object_files[i]);
 	if (path == NULL)
 		return aero_error_set("out of memory");
 	size_t len = 0;
-	char *text = aero_file_read(path, 1u << 26, &len);
+	char *text = aero_file_read(path, JSON_MAX, &len);
 	free(path);
 	if (text == NULL)
 		return 0; /* not written yet */
@@ -415,12 +408,7 @@ static void advance(struct route *r, const struct loaded *l)
 static void read_outcome(const char *run_dir, struct aero_outcome *o, cJSON **json)
 {
 	*o = (struct aero_outcome){0};
-	char *path = path_in(run_dir, "run.json", NULL);
-	size_t len = 0;
-	char *text = path != NULL ? aero_file_read(path, 1u << 26, &len) : NULL;
-	free(path);
-	*json = text != NULL ? cJSON_Parse(text) : NULL;
-	free(text);
+	*json = aero_file_read_json(run_dir, "run.json", JSON_MAX);
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(*json, "state");
 	const cJSON *status = cJSON_GetObjectItemCaseSensitive(*json, "exit_status");
 	const cJSON *end = cJSON_GetObjectItemCaseSensitive(*json, "end_time");
@@ -614,12 +602,7 @@ static void *run_thread(void *arg)
 
 static cJSON *read_manifest(const char *run_dir)
 {
-	char *path = path_in(run_dir, "manifest.json", NULL);
-	size_t len = 0;
-	char *text = path != NULL ? aero_file_read(path, 1u << 26, &len) : NULL;
-	free(path);
-	cJSON *m = text != NULL ? cJSON_Parse(text) : NULL;
-	free(text);
+	cJSON *m = aero_file_read_json(run_dir, "manifest.json", JSON_MAX);
 	return m != NULL ? m : cJSON_CreateObject();
 }
 
@@ -674,7 +657,7 @@ static int add_routes(struct aero_courier *c, const char *trackers, bool wait_lo
 		return rc;
 	}
 	for (size_t i = 0; sinks[i] != NULL; i++) {
-		char *dir = path_in(c->opts.run_dir, "sinks", NULL);
+		char *dir = aero_path_join(c->opts.run_dir, "sinks");
 		char *cursor =
 		        dir != NULL ? malloc(strlen(dir) + strlen(sinks[i]->name) + 8) : NULL;
 		if (cursor == NULL) {
@@ -799,7 +782,7 @@ int aero_courier_finish(struct aero_courier *c, long timeout_ms)
 
 int aero_courier_sync(const struct aero_courier_options *opts, long timeout_ms)
 {
-	char *manifest = path_in(opts->run_dir, "manifest.json", NULL);
+	char *manifest = aero_path_join(opts->run_dir, "manifest.json");
 	struct stat st;
 	const bool is_run = manifest != NULL && stat(manifest, &st) == 0;
 	free(manifest);

@@ -244,13 +244,6 @@ static bool add_tag(cJSON *tags, const char *key, const char *value)
 	return true;
 }
 
-static const char *manifest_string(const cJSON *manifest, const char *section, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-	        cJSON_GetObjectItemCaseSensitive(manifest, section), key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* The command as one string, for mlflow.source.name. */
 static char *command_line(const cJSON *manifest)
 {
@@ -279,8 +272,8 @@ static char *command_line(const cJSON *manifest)
 static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *ctx,
                                         const cJSON *manifest)
 {
-	const char *run_id = manifest_string(manifest, "run", "id");
-	const char *start = manifest_string(manifest, "run", "start_time");
+	const char *run_id = aero_sink_manifest_string(manifest, "run", "id");
+	const char *start = aero_sink_manifest_string(manifest, "run", "start_time");
 	const double start_s = start != NULL ? aero_sink_parse_utc(start) : 0;
 	char *source = command_line(manifest);
 	cJSON *body = cJSON_CreateObject();
@@ -295,18 +288,19 @@ static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *
 	        (name == NULL || cJSON_AddStringToObject(body, "run_name", name) != NULL) &&
 	        cJSON_AddNumberToObject(body, "start_time", floor(start_s * 1000)) != NULL &&
 	        add_tag(tags, "mlflow.runName", name) &&
-	        add_tag(tags, "mlflow.user", manifest_string(manifest, "run", "user")) &&
+	        add_tag(tags, "mlflow.user", aero_sink_manifest_string(manifest, "run", "user")) &&
 	        add_tag(tags, "mlflow.source.name", source) &&
 	        add_tag(tags, "mlflow.source.type", "JOB") &&
 	        add_tag(tags, "mlflow.source.git.commit",
-	                manifest_string(manifest, "git", "commit")) &&
+	                aero_sink_manifest_string(manifest, "git", "commit")) &&
 	        add_tag(tags, "mlflow.source.git.branch",
-	                manifest_string(manifest, "git", "branch")) &&
+	                aero_sink_manifest_string(manifest, "git", "branch")) &&
 	        add_tag(tags, "mlflow.source.git.repoURL",
-	                manifest_string(manifest, "git", "remote")) &&
+	                aero_sink_manifest_string(manifest, "git", "remote")) &&
 	        add_tag(tags, "mlflow.docker.image.uri",
-	                manifest_string(manifest, "image", "name")) &&
-	        add_tag(tags, "mlflow.docker.image.id", manifest_string(manifest, "image", "id")) &&
+	                aero_sink_manifest_string(manifest, "image", "name")) &&
+	        add_tag(tags, "mlflow.docker.image.id",
+	                aero_sink_manifest_string(manifest, "image", "id")) &&
 	        add_tag(tags, "aeromancy.run_id", run_id) &&
 	        add_tag(tags, "aeromancy.fingerprint",
 	                cJSON_IsString(cJSON_GetObjectItemCaseSensitive(manifest, "fingerprint"))

@@ -120,6 +120,13 @@ void aero_sink_set_remote(struct aero_sink_ctx *ctx, const char *key, const char
 		cJSON_Delete(v);
 }
 
+const char *aero_sink_manifest_string(const cJSON *manifest, const char *section, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(manifest, section), key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 const char *aero_sink_env(const char *name)
 {
 	const char *v = getenv(name);

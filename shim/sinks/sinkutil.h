@@ -23,6 +23,9 @@ const char *aero_sink_remote(const struct aero_sink_ctx *ctx, const char *key);
 /* Stores (replacing) a string under key in the sink's remote state. */
 void aero_sink_set_remote(struct aero_sink_ctx *ctx, const char *key, const char *value);
 
+/* The string at manifest.section.key, or NULL. */
+const char *aero_sink_manifest_string(const cJSON *manifest, const char *section, const char *key);
+
 /* The value of an environment variable, or NULL when unset or empty. */
 const char *aero_sink_env(const char *name);
 

@@ -11,6 +11,7 @@
 #include "files.h"
 #include "http.h"
 #include "log.h"
+#include "runsdir.h"
 #include "sink.h"
 #include "sinkutil.h"
 
@@ -23,6 +24,8 @@
 #define MANIFEST_FILE "aeromancy-manifest.json"
 /* A heartbeat goes out after this long without a request. */
 #define HEARTBEAT_MS 30000
+/* The largest run file read (the manifest, config, summary). */
+#define JSON_MAX (1u << 26)
 
 static const char upsert_query[] =
         "mutation UpsertBucket($id: String, $name: String, $project: String, $entity: String, "
@@ -284,26 +287,6 @@ static enum aero_sink_result graphql(struct wandb *w, struct aero_sink_ctx *ctx,
 
 /* ---- the run ---- */
 
-static char *read_run_file(const char *run_dir, const char *name)
-{
-	char *path = malloc(strlen(run_dir) + strlen(name) + 2);
-	if (path == NULL)
-		return NULL;
-	(void)sprintf(path, "%s/%s", run_dir, name);
-	size_t len = 0;
-	char *text = aero_file_read(path, 1u << 26, &len);
-	free(path);
-	return text;
-}
-
-static cJSON *read_run_json(const char *run_dir, const char *name)
-{
-	char *text = read_run_file(run_dir, name);
-	cJSON *json = text != NULL ? cJSON_Parse(text) : NULL;
-	free(text);
-	return json;
-}
-
 /* W&B's config: every hyperparameter as {"value": ...}, and the manifest. */
 static char *config_string(const cJSON *config, const cJSON *manifest)
 {
@@ -330,13 +313,6 @@ static char *config_string(const cJSON *config, const cJSON *manifest)
 static cJSON *string_or_null(const char *s)
 {
 	return s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
-}
-
-static const char *manifest_string(const cJSON *manifest, const char *section, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-	        cJSON_GetObjectItemCaseSensitive(manifest, section), key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* Tags: WANDB_TAGS and the run's own. */
@@ -366,8 +342,8 @@ static enum aero_sink_result upsert(struct wandb *w, struct aero_sink_ctx *ctx,
                                     const cJSON *manifest, cJSON **bucket)
 {
 	*bucket = NULL;
-	cJSON *config = read_run_json(ctx->run_dir, "config.json");
-	cJSON *run = read_run_json(ctx->run_dir, "run.json");
+	cJSON *config = aero_file_read_json(ctx->run_dir, "config.json", JSON_MAX);
+	cJSON *run = aero_file_read_json(ctx->run_dir, "run.json", JSON_MAX);
 	char *config_text = config_string(config, manifest);
 	const cJSON *notes = cJSON_GetObjectItemCaseSensitive(run, "notes");
 	const cJSON *command = cJSON_GetObjectItemCaseSensitive(
@@ -387,16 +363,17 @@ static enum aero_sink_result upsert(struct wandb *w, struct aero_sink_ctx *ctx,
 	         string_or_null(project != NULL ? project : aero_sink_env("WANDB_PROJECT"))},
 	        {"entity", string_or_null(entity != NULL ? entity : aero_sink_env("WANDB_ENTITY"))},
 	        {"groupName", string_or_null(aero_sink_env("WANDB_RUN_GROUP"))},
-	        {"displayName", string_or_null(aero_sink_env("WANDB_NAME")
-	                                               ? aero_sink_env("WANDB_NAME")
-	                                               : manifest_string(manifest, "run", "id"))},
+	        {"displayName",
+	         string_or_null(aero_sink_env("WANDB_NAME")
+	                                ? aero_sink_env("WANDB_NAME")
+	                                : aero_sink_manifest_string(manifest, "run", "id"))},
 	        {"notes", string_or_null(cJSON_IsString(notes) ? notes->valuestring
 	                                                       : aero_sink_env("WANDB_NOTES"))},
-	        {"commit", string_or_null(manifest_string(manifest, "git", "commit"))},
+	        {"commit", string_or_null(aero_sink_manifest_string(manifest, "git", "commit"))},
 	        {"config", string_or_null(config_text)},
-	        {"host", string_or_null(manifest_string(manifest, "run", "hostname"))},
+	        {"host", string_or_null(aero_sink_manifest_string(manifest, "run", "hostname"))},
 	        {"program", string_or_null(program)},
-	        {"repo", string_or_null(manifest_string(manifest, "git", "remote"))},
+	        {"repo", string_or_null(aero_sink_manifest_string(manifest, "git", "remote"))},
 	        {"jobType", string_or_null(aero_sink_env("WANDB_JOB_TYPE"))},
 	        {"tags", tags_of(run)},
 	};
@@ -452,7 +429,9 @@ static enum aero_sink_result upload_manifest(struct wandb *w, struct aero_sink_c
 	        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(created, "files"), 0);
 	const cJSON *url = cJSON_GetObjectItemCaseSensitive(file, "uploadUrl");
 	const cJSON *extra = cJSON_GetObjectItemCaseSensitive(created, "uploadHeaders");
-	char *text = read_run_file(ctx->run_dir, "manifest.json");
+	char *manifest_path = aero_path_join(ctx->run_dir, "manifest.json");
+	char *text = manifest_path != NULL ? aero_file_read(manifest_path, JSON_MAX, NULL) : NULL;
+	free(manifest_path);
 	const int n = cJSON_IsArray(extra) ? cJSON_GetArraySize(extra) : 0;
 	const char **headers = calloc((size_t)n + 1, sizeof(*headers));
 	char **owned = calloc((size_t)n + 1, sizeof(*owned));
@@ -667,7 +646,7 @@ static int add_file(cJSON *files, const char *name, const struct aero_lines *lin
 static char *summary_line(const struct aero_sink_ctx *ctx, const cJSON *last)
 {
 	cJSON *summary = cJSON_Duplicate(last, 1);
-	cJSON *own = read_run_json(ctx->run_dir, "summary.json");
+	cJSON *own = aero_file_read_json(ctx->run_dir, "summary.json", JSON_MAX);
 	for (const cJSON *item = own != NULL ? own->child : NULL; summary != NULL && item != NULL;
 	     item = item->next) {
 		cJSON *copy = cJSON_Duplicate(item, 1);
