@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include "error.h"
+#include "log.h"
 #include "parse.h"
 
 #include <curl/curl.h>
@@ -71,8 +72,10 @@ struct aero_http *aero_http_open(const char *user, const char *password, const c
 	http->curl = curl_easy_init();
 	long timeout = 60000;
 	const char *env = getenv("AERO_HTTP_TIMEOUT");
-	if (env != NULL && aero_parse_duration_ms(env, 24L * 3600 * 1000, &timeout) < 0)
+	if (env != NULL && aero_parse_duration_ms(env, 24L * 3600 * 1000, &timeout) < 0) {
+		aero_log_warn("AERO_HTTP_TIMEOUT: %s; using 60s", aero_error_last());
 		timeout = 60000;
+	}
 	http->timeout_ms = timeout > 0 ? timeout : 60000;
 	bool ok = http->curl != NULL;
 	if (ok && user != NULL)

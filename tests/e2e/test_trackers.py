@@ -288,6 +288,14 @@ def test_wandb_without_credentials_keeps_the_records(aero_init, tmp_path, wandb_
     assert_wandb_has_everything(wandb_double, tmp_path, 0)
 
 
+def test_a_bad_http_timeout_is_said(aero_init, tmp_path, wandb_double, wandb_env):
+    code, out, err = run_aero(aero_init, tmp_path, "wandb",
+                              dict(wandb_env, ROWS="2", AERO_HTTP_TIMEOUT="soon"))
+    assert code == 0, err
+    assert "AERO_HTTP_TIMEOUT: " in err and "using 60s" in err
+    assert_wandb_has_everything(wandb_double, tmp_path, 0)
+
+
 def test_unknown_tracker_is_a_settings_error(aero_init, tmp_path):
     r = subprocess.run([aero_init, "--run-dir", str(tmp_path), "--", "true"], text=True,
                        capture_output=True, env=clean_env({"AERO_TRACKER": "wandb,neptune"}))
