@@ -51,7 +51,8 @@ struct aero_store_backend {
 	int (*put_fd)(void *state, const char *key, int fd, uint64_t size, const char *sha256,
 	              unsigned flags, const struct aero_store_progress *progress);
 	/* Stores len bytes of data under key. */
-	int (*put_bytes)(void *state, const char *key, const void *data, size_t len, unsigned flags);
+	int (*put_bytes)(void *state, const char *key, const void *data, size_t len,
+	                 unsigned flags);
 	/* Writes the object's bytes from offset on into fd at file offset offset
 	 * (pwrite); with if_match (an etag from an earlier get or head) the object
 	 * must be unchanged, else CHANGED. *st gets the whole object's size, etag. */
@@ -96,8 +97,7 @@ int aero_store_get_fd(struct aero_store *store, const char *key, int fd, uint64_
 int aero_store_get_bytes(struct aero_store *store, const char *key, size_t max, char **data,
                          size_t *len);
 int aero_store_head(struct aero_store *store, const char *key, struct aero_store_stat *st);
-int aero_store_list(struct aero_store *store, const char *prefix, aero_store_list_fn fn,
-                    void *ctx);
+int aero_store_list(struct aero_store *store, const char *prefix, aero_store_list_fn fn, void *ctx);
 int aero_store_remove(struct aero_store *store, const char *key);
 
 /* Closes the handle (NULL is allowed). */
