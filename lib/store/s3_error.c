@@ -4,6 +4,7 @@
 #include "s3_http.h"
 #include "s3_xml.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,19 @@ static int fail_denied(const struct aero_s3 *s3, const struct aero_s3_request *r
 	return AERO_STORE_DENIED;
 }
 
+/* Codes about the credentials, whatever the status (S3 answers 400 to a bad
+ * session token). */
+static bool is_credential_code(const char *code)
+{
+	static const char *const codes[] = {"InvalidAccessKeyId",   "SignatureDoesNotMatch",
+	                                    "InvalidToken",         "ExpiredToken",
+	                                    "TokenRefreshRequired", "AccessDenied"};
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(code, codes[i]) == 0)
+			return true;
+	return false;
+}
+
 int aero_s3_fail(const struct aero_s3 *s3, const struct aero_s3_request *req,
                  const struct aero_s3_response *res)
 {
@@ -123,13 +137,13 @@ int aero_s3_fail(const struct aero_s3 *s3, const struct aero_s3_request *req,
 	} else if (res->status == 404 && (c[0] == '\0' || strcmp(c, "NoSuchKey") == 0)) {
 		aero_error_set("%s: no such object", where);
 		rc = AERO_STORE_NOT_FOUND;
-	} else if (res->status == 401 || res->status == 403) {
-		rc = fail_denied(s3, req, c, where);
 	} else if (res->bucket_region[0] != '\0' &&
 	           strcmp(res->bucket_region, s3->conf.region) != 0) {
 		aero_error_set("bucket '%s' is in region %s, not %s: set AWS_REGION=%s",
 		               s3->conf.bucket, res->bucket_region, s3->conf.region,
 		               res->bucket_region);
+	} else if (res->status == 401 || res->status == 403 || is_credential_code(c)) {
+		rc = fail_denied(s3, req, c, where);
 	} else {
 		aero_error_set("%s %s: S3 answered %ld%s%s%s%s", req->method, where, res->status,
 		               c[0] != '\0' ? " " : "", c, message != NULL ? ": " : "",

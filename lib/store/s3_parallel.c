@@ -143,6 +143,7 @@ static int drive(struct run *r)
 		}
 		CURLMsg *msg;
 		int left;
+		bool freed = false;
 		while (rc == 0 && (msg = curl_multi_info_read(r->multi, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -150,8 +151,11 @@ static int drive(struct run *r)
 			(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
 			if (s != NULL)
 				rc = finished(r, s, msg->data.result);
+			freed = true;
 		}
-		if (rc == 0 && r->done < r->jobs->count &&
+		/* A freed slot takes the next job at once, not after a wait that
+		 * nothing would cut short when no other transfer is running. */
+		if (rc == 0 && !freed && r->done < r->jobs->count &&
 		    curl_multi_poll(r->multi, NULL, 0, wait_ms(r), NULL) != CURLM_OK) {
 			aero_error_set("libcurl's multi interface failed");
 			return AERO_STORE_ERROR;
@@ -197,7 +201,6 @@ int aero_s3_jobs_run(struct aero_s3 *s3, const struct aero_s3_jobs *jobs)
 		aero_error_set("out of memory");
 		rc = AERO_STORE_ERROR;
 	} else {
-		(void)curl_multi_setopt(r.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)r.nslots);
 		rc = drive(&r);
 	}
 	cleanup(&r);
