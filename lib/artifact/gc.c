@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 /* A partial download older than this is taken as abandoned. */
-#define PARTIAL_MAX_AGE_S (24 * 3600)
+#define PARTIAL_MAX_AGE_S ((time_t)24 * 3600)
 
 int aero_size_parse(const char *text, uint64_t *out)
 {

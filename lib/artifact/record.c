@@ -8,6 +8,7 @@
 #include "runsdir.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,8 +107,7 @@ char *aero_artifact_version_make(struct aero_artifact_version *v, cJSON *lineage
 {
 	char created[AERO_UTC_SIZE], digest[72];
 	aero_clock_utc_now(created);
-	memcpy(digest, "sha256:", 7);
-	memcpy(digest + 7, v->manifest, 65);
+	(void)snprintf(digest, sizeof(digest), "sha256:%s", v->manifest);
 	cJSON *json = cJSON_CreateObject();
 	if (json == NULL || cJSON_AddStringToObject(json, "name", v->name) == NULL ||
 	    cJSON_AddNumberToObject(json, "version", (double)v->version) == NULL ||

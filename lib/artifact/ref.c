@@ -170,50 +170,46 @@ static int parse_override(const char *entry, size_t len, struct aero_artifact_re
 	return rc;
 }
 
+/* Whether an entry of overrides before end names name. */
+static bool named_before(const char *overrides, const char *end, const char *name)
+{
+	const size_t name_len = strlen(name);
+	for (const char *p = overrides; p < end;) {
+		const size_t len = strcspn(p, ",");
+		const size_t key = strcspn(p, "=,");
+		if (key < len && key == name_len && strncmp(p, name, name_len) == 0)
+			return true;
+		p += len + (p[len] == ',' ? 1 : 0);
+	}
+	return false;
+}
+
 int aero_artifact_overrides_apply(const char *overrides, struct aero_artifact_ref *ref,
                                   bool *applied)
 {
 	*applied = false;
 	struct aero_artifact_ref found = {.kind = AERO_REF_LATEST};
-	size_t entries = 0;
-	char *names = NULL; /* the names seen so far, each followed by a NUL */
-	size_t names_len = 0;
-	int rc = 0;
-	for (const char *p = overrides; rc == 0 && *p != '\0';) {
-		const char *end = strchr(p, ',');
-		const size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		struct aero_artifact_ref entry;
-		if (len == 0) {
-			p += end != NULL ? 1 : 0;
-			continue;
-		}
-		if (parse_override(p, len, &entry) < 0) {
-			rc = -1;
-			break;
-		}
-		for (size_t at = 0; at < names_len; at += strlen(names + at) + 1)
-			if (strcmp(names + at, entry.name) == 0)
-				rc = aero_error_set(
+	bool have = false;
+	for (const char *p = overrides; *p != '\0';) {
+		const size_t len = strcspn(p, ",");
+		if (len > 0) {
+			struct aero_artifact_ref entry;
+			if (parse_override(p, len, &entry) < 0)
+				return -1;
+			if (named_before(overrides, p, entry.name))
+				return aero_error_set(
 				        "AERO_ARTIFACT_OVERRIDES names '%s' twice; keep one",
 				        entry.name);
-		const size_t name_len = strlen(entry.name) + 1;
-		char *grown = rc == 0 ? realloc(names, names_len + name_len) : NULL;
-		if (rc == 0 && grown == NULL)
-			rc = aero_error_set("out of memory");
-		if (rc == 0) {
-			names = grown;
-			memcpy(names + names_len, entry.name, name_len);
-			names_len += name_len;
-			if (strcmp(entry.name, ref->name) == 0)
+			if (strcmp(entry.name, ref->name) == 0) {
 				found = entry;
-			entries++;
+				have = true;
+			}
 		}
-		p += end != NULL ? len + 1 : len;
+		p += len + (p[len] == ',' ? 1 : 0);
 	}
-	free(names);
-	if (rc == 0 && entries > 0 && found.name[0] != '\0') {
+	if (have) {
 		*ref = found;
 		*applied = true;
 	}
-	return rc;
+	return 0;
 }

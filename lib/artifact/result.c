@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +20,7 @@
 char *aero_artifact_result_json(const struct aero_artifact_result *r, const char *dir)
 {
 	char digest[72];
-	memcpy(digest, "sha256:", 7);
-	memcpy(digest + 7, r->digest, 65);
+	(void)snprintf(digest, sizeof(digest), "sha256:%s", r->digest);
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
 	if (o != NULL && cJSON_AddStringToObject(o, "op", r->put ? "put" : "get") != NULL &&
