@@ -12,6 +12,9 @@ PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
 # The size of the build-context bench's repository (bench/context.sh).
 CONTEXT_MIB ?= 1024
+# The artifacts bench's big file and small-file count (bench/artifacts.py).
+ARTIFACT_BENCH_MIB ?= 1024
+ARTIFACT_BENCH_FILES ?= 10000
 
 LIB_SRC := $(sort $(wildcard lib/*.c lib/store/*.c lib/artifact/*.c))
 SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c shim/sinks/*.c)))
@@ -189,6 +192,7 @@ bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_w
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
 	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init
+	$(PYTHON) bench/artifacts.py $(BUILD)/static/aero-init $(ARTIFACT_BENCH_MIB) $(ARTIFACT_BENCH_FILES)
 
 install: all
 	install -D -m 0755 $(BUILD)/aero-init $(DESTDIR)$(PREFIX)/bin/aero-init

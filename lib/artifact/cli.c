@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "artifact.h"
+#include "digest.h"
 #include "error.h"
 #include "log.h"
 
@@ -114,6 +115,12 @@ static int parse(int argc, char **argv, bool get, struct options *o)
 static int finish(const struct aero_artifact_cli *cli, const struct options *o,
                   const struct aero_artifact_result *r, const char *dir)
 {
+	uint64_t hashed = 0;
+	double seconds = 0;
+	aero_digest_totals(&hashed, &seconds);
+	aero_log_debug("hashed %llu bytes in %.3f CPU seconds (%.0f MB/s)",
+	               (unsigned long long)hashed, seconds,
+	               seconds > 0 ? (double)hashed / seconds / 1e6 : 0.0);
 	char *line = aero_artifact_result_json(r, dir);
 	if (line == NULL) {
 		aero_log_error("out of memory");

@@ -9,8 +9,8 @@
  * aero_error. */
 int aero_digest_fd(int fd, const char *name, char hex[65], uint64_t *size);
 
-/* Every byte hashed by this process so far and the seconds it took, for a
- * throughput report (-vv). */
+/* Every byte hashed by this process so far and the CPU seconds it took, for
+ * a throughput report (-vv). */
 void aero_digest_totals(uint64_t *bytes, double *seconds);
 
 #endif

@@ -17,12 +17,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define COPY_CHUNK ((size_t)1 << 20)
@@ -38,9 +40,33 @@ struct job {
 	_Atomic unsigned tmp_serial;
 };
 
-/* Opens the directory that holds path below dir_fd, one component at a time,
- * never following a symbolic link; with create, missing directories are made.
- * *copy (to free) holds path and *leaf its last component. -1 with errno. */
+/* Opens the directory that holds path (whose parent part is the first
+ * parent_len bytes) below dir_fd in one call, refusing symbolic links on the
+ * way (openat2, Linux 5.6). -1 with errno; ENOSYS or EPERM (a seccomp filter
+ * that predates it) where there is no openat2. */
+static int open_beneath(int dir_fd, const char *path, size_t parent_len)
+{
+	if (parent_len == 0)
+		return fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+	char *parent = strndup(path, parent_len);
+	if (parent == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	                                  RESOLVE_NO_MAGICLINKS};
+	const int fd = (int)syscall(SYS_openat2, dir_fd, parent, &how, sizeof(how));
+	const int err = errno;
+	free(parent);
+	errno = err;
+	return fd;
+}
+
+/* Opens the directory that holds path below dir_fd, never following a
+ * symbolic link; with create, missing directories are made. *copy (to free)
+ * holds path and *leaf its last component. -1 with errno (ENOENT: a
+ * directory is missing; ENOTDIR or ELOOP: something else is in the way). */
 static int open_parent(int dir_fd, const char *path, bool create, char **copy, const char **leaf)
 {
 	*copy = strdup(path);
@@ -48,11 +74,17 @@ static int open_parent(int dir_fd, const char *path, bool create, char **copy, c
 		errno = ENOMEM;
 		return -1;
 	}
-	int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+	const char *slash = strrchr(*copy, '/');
+	*leaf = slash != NULL ? slash + 1 : *copy;
+	int fd = open_beneath(dir_fd, *copy, slash != NULL ? (size_t)(slash - *copy) : 0);
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM && !(errno == ENOENT && create)))
+		return fd;
+	/* One component at a time: to make what is missing, or without openat2. */
+	fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
 	char *component = *copy;
-	for (char *slash; fd >= 0 && (slash = strchr(component, '/')) != NULL;
-	     component = slash + 1) {
-		*slash = '\0';
+	for (char *next_slash; fd >= 0 && (next_slash = strchr(component, '/')) != NULL;
+	     component = next_slash + 1) {
+		*next_slash = '\0';
 		int next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT && create &&
 		    (mkdirat(fd, component, 0755) == 0 || errno == EEXIST))
@@ -63,7 +95,6 @@ static int open_parent(int dir_fd, const char *path, bool create, char **copy, c
 		errno = err;
 		fd = next;
 	}
-	*leaf = component;
 	return fd;
 }
 
@@ -243,27 +274,34 @@ static int place_copy(struct job *job, int parent, const char *leaf, int object,
 static int place(struct job *job, int parent, const char *leaf, const struct aero_artifact_file *f)
 {
 	char *path = aero_cache_object_path(job->m->cache, f->sha256);
-	const int object = path != NULL ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
-	int rc = object < 0 ? -1 : 1;
-	if (rc == 1 && !atomic_load(&job->no_reflink)) {
-		rc = place_copy(job, parent, leaf, object, f, true) == 0 ? 0 : 1;
+	if (path == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int object = -1;
+	int rc = 1; /* 1: not placed yet */
+	if (!atomic_load(&job->no_reflink)) {
+		object = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		rc = object < 0 ? -1 : place_copy(job, parent, leaf, object, f, true) == 0 ? 0 : 1;
 		if (rc == 0)
 			atomic_fetch_add(&job->m->reflinked, 1);
-		else if (errno == EEXIST)
+		else if (rc == 1 && errno == EEXIST)
 			rc = -1;
-		else if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL ||
-		         errno == ENOTTY)
+		else if (rc == 1 && (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL ||
+		                     errno == ENOTTY))
 			atomic_store(&job->no_reflink, true);
 	}
 	if (rc == 1 && !f->exec) {
 		rc = linkat(AT_FDCWD, path, parent, leaf, 0) == 0 ? 0 : 1;
 		if (rc == 0)
 			atomic_fetch_add(&job->m->linked, 1);
-		else if (errno == EEXIST)
+		else if (errno == EEXIST || errno == ENOENT)
 			rc = -1;
 	}
+	if (rc == 1 && object < 0)
+		object = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (rc == 1) {
-		rc = place_copy(job, parent, leaf, object, f, false);
+		rc = object < 0 ? -1 : place_copy(job, parent, leaf, object, f, false);
 		if (rc == 0)
 			atomic_fetch_add(&job->m->copied, 1);
 	}
@@ -294,6 +332,12 @@ static int place_one(void *ctx, struct aero_store *store, size_t i)
 	} else if (errno == EEXIST && parent >= 0) {
 		rc = judge_existing(job, parent, leaf, i); /* another get put it there first */
 		rc = rc == PLAN_PRESENT ? 0 : rc;
+	} else if (errno == ENOENT && parent >= 0) {
+		rc = aero_artifact_fail(
+		        AERO_ARTIFACT_INTERNAL,
+		        "cached object sha256:%s of %s/%s vanished while in use (did "
+		        "'aero-launch cache gc' run?); get the artifact again",
+		        f->sha256, job->m->dir, f->path);
 	} else if (errno == ENOTDIR || errno == ELOOP) {
 		rc = refuse(job, f->path,
 		            "cannot be made: something is in the way of its directory");

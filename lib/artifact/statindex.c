@@ -1,9 +1,11 @@
 /* The stat index: one small file per inode, CACHE/index/<ino % 256>/<dev>-<ino>,
- * holding "<sha256> <size> <mtime> <ctime>\n". Each is written to a name of
- * its own and renamed into place, so that concurrent writers and readers
- * never see half a record; the last writer wins, and every writer's record is
- * true. Records are not fsynced: a record lost in a crash only costs a rehash,
- * and a torn one does not parse. */
+ * holding "<sha256> <size> <mtime> <ctime>\n", rewritten in place with one
+ * write(2) (a rename per record cost more than the rest of a cached get). A
+ * record is used only when all of it, to the newline that ends the file,
+ * matches the file's stat now, so whatever a reader may see - half a record,
+ * none, or one writer's bytes over another's - is either a true record or no
+ * match, which only costs a rehash. For the same reason records are not
+ * fsynced. */
 #include "statindex.h"
 
 #include "error.h"
@@ -115,34 +117,25 @@ int aero_statindex_record(const char *cache, const struct stat *st, const char s
 {
 	size_t dir_len;
 	char *path = record_path(cache, st, &dir_len);
-	const size_t tmp_len = path != NULL ? strlen(path) + 48 : 0;
-	char *tmp = path != NULL ? malloc(tmp_len) : NULL;
-	if (tmp == NULL) {
-		free(path);
+	if (path == NULL)
 		return aero_error_set("out of memory");
-	}
-	(void)snprintf(tmp, tmp_len, "%s.%d.%d.tmp", path, (int)getpid(), (int)gettid());
 	char record[RECORD_MAX];
 	memcpy(record, sha256, 64);
 	record_tail(st, record + 64, sizeof(record) - 64);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+	int fd = open(path, flags, 0644);
 	if (fd < 0 && errno == ENOENT) {
 		path[dir_len] = '\0';
 		(void)aero_mkdirs(path);
 		path[dir_len] = '/';
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		fd = open(path, flags, 0644);
 	}
-	int rc = fd < 0 ? aero_error_set("cannot write %s: %s", tmp, strerror(errno)) : 0;
+	int rc = fd < 0 ? aero_error_set("cannot write %s: %s", path, strerror(errno)) : 0;
 	const size_t len = strlen(record);
 	if (rc == 0 && write(fd, record, len) != (ssize_t)len)
-		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
+		rc = aero_error_set("cannot write %s: %s", path, strerror(errno));
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = aero_error_set("cannot rename %s: %s", tmp, strerror(errno));
-	if (rc < 0 && fd >= 0)
-		(void)unlink(tmp);
-	free(tmp);
+		rc = aero_error_set("cannot write %s: %s", path, strerror(errno));
 	free(path);
 	return rc;
 }
