@@ -12,20 +12,23 @@ PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
 # The size of the build-context bench's repository (bench/context.sh).
 CONTEXT_MIB ?= 1024
+# The artifacts bench's big file and small-file count (bench/artifacts.py).
+ARTIFACT_BENCH_MIB ?= 1024
+ARTIFACT_BENCH_FILES ?= 10000
 
-LIB_SRC := $(sort $(wildcard lib/*.c lib/store/*.c))
+LIB_SRC := $(sort $(wildcard lib/*.c lib/store/*.c lib/artifact/*.c))
 SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c shim/sinks/*.c)))
 HOST_SRC := $(sort $(wildcard host/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := bench/startup.c bench/metrics_writer.c
 C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) $(BENCH_SRC)
-H_FILES := $(sort $(wildcard lib/*.h lib/store/*.h shim/*.h shim/capture/*.h shim/sinks/*.h host/*.h))
+H_FILES := $(sort $(wildcard lib/*.h lib/store/*.h lib/artifact/*.h shim/*.h shim/capture/*.h shim/sinks/*.h host/*.h))
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-align -Wwrite-strings
 HARDENING := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ishim -Ishim/capture -Ishim/sinks \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ilib/artifact -Ishim -Ishim/capture -Ishim/sinks \
 	$(WARNINGS) $(CFLAGS)
 RELRO := -Wl,-z,relro,-z,now -Wl,--as-needed
 
@@ -168,7 +171,7 @@ lint:
 	done; [ $$failed -eq 0 ]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -D__linux__ \
-		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ishim -Ishim/capture -Ishim/sinks $(LIB_SRC) $(SHIM_SRC) shim/main.c \
+		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ilib/artifact -Ishim -Ishim/capture -Ishim/sinks $(LIB_SRC) $(SHIM_SRC) shim/main.c \
 		$(HOST_SRC) $(BENCH_SRC)
 
 format:
@@ -189,6 +192,7 @@ bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_w
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
 	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init
+	$(PYTHON) bench/artifacts.py $(BUILD)/static/aero-init $(ARTIFACT_BENCH_MIB) $(ARTIFACT_BENCH_FILES)
 
 install: all
 	install -D -m 0755 $(BUILD)/aero-init $(DESTDIR)$(PREFIX)/bin/aero-init
