@@ -112,6 +112,8 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(call SHIM_OBJ,asan)
 # Unit tests of aero-launch's self-contained pieces link those pieces too.
 $(BUILD)/dyn/tests/test_demux: $(call obj,dyn,host/demux.c)
 $(BUILD)/asan/tests/test_demux: $(call obj,asan,host/demux.c)
+$(BUILD)/dyn/tests/test_registry_auth: $(call obj,dyn,host/registry_auth.c)
+$(BUILD)/asan/tests/test_registry_auth: $(call obj,asan,host/registry_auth.c)
 
 # The end-to-end tests run the shipped (static) aero-init.
 AERO_INIT ?= $(abspath $(BUILD)/static/aero-init)

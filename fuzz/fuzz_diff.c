@@ -1,22 +1,39 @@
 /* The run manifest differ (shim/diff.c): two manifests from the input (split
  * at a line "%%"), compared both ways and printed; a manifest has no changes
- * against itself. */
+ * against itself (unless an object in it has a name twice). */
 #include "diff.h"
 
 #include "support.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Whether an object in doc has a name twice: the differ looks members up by
+ * name, so the second is compared with the first (manifests never have one). */
+static bool has_duplicate_names(const cJSON *doc)
+{
+	for (const cJSON *c = doc->child; c != NULL; c = c->next) {
+		if (cJSON_IsObject(doc))
+			for (const cJSON *d = c->next; d != NULL; d = d->next)
+				if (strcmp(c->string, d->string) == 0)
+					return true;
+		if (has_duplicate_names(c))
+			return true;
+	}
+	return false;
+}
 
 static void diff_and_print(const cJSON *a, const cJSON *b, FILE *out)
 {
 	cJSON *changes = aero_manifest_diff(a, b);
 	if (changes == NULL)
 		abort();
-	if (a == b && cJSON_GetArraySize(changes) != 0)
+	if (a == b && cJSON_GetArraySize(changes) != 0 && !has_duplicate_names(a))
 		abort();
 	(void)aero_manifest_diff_print(changes, out);
 	cJSON_Delete(changes);
