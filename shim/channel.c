@@ -4,6 +4,7 @@
 #include "error.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -237,8 +238,12 @@ static const char *merge_values(struct aero_channel *ch, const struct aero_json_
 	}
 	if (!tags && !notes) {
 		const bool summary = aero_json_string_is(m[TYPE].value, m[TYPE].len, "summary");
-		*rc = aero_spool_merge(ch->spool, summary ? "summary.json" : "config.json",
-		                       cJSON_GetObjectItemCaseSensitive(msg, "data"));
+		cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
+		/* A secret's value is never written, so never sent to a tracker. */
+		*rc = aero_json_redact_secrets(data) < 0
+		              ? aero_error_set("out of memory")
+		              : aero_spool_merge(ch->spool,
+		                                 summary ? "summary.json" : "config.json", data);
 		cJSON_Delete(msg);
 		return NULL;
 	}
@@ -416,7 +421,7 @@ static void write_client(struct client *c)
 
 /* One read from the client; descriptors it passes along (an artifact
  * request's stdout and stderr) are kept for its request. */
-static ssize_t receive(struct client *c, char *buf, size_t len)
+static ssize_t receive(struct client *c, void *buf, size_t len)
 {
 	union {
 		char bytes[CMSG_SPACE(2 * sizeof(int))];

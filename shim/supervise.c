@@ -13,10 +13,10 @@
 #include "courier.h"
 #include "descendants.h"
 #include "error.h"
+#include "experiment_spawn.h"
 #include "log.h"
 #include "prepare.h"
 #include "signame.h"
-#include "experiment_spawn.h"
 #include "spool.h"
 #include "sysmetrics.h"
 
