@@ -43,17 +43,25 @@ char *fuzz_strndup(const uint8_t *data, size_t len)
 	return copy;
 }
 
+static char tmp_dir[512];
+
+static void remove_tmp_dir(void)
+{
+	fuzz_remove_tree(tmp_dir, "");
+}
+
 const char *fuzz_tmp_dir(void)
 {
-	static char dir[512];
-	if (dir[0] == '\0') {
+	if (tmp_dir[0] == '\0') {
 		const char *tmp = getenv("TMPDIR");
-		(void)snprintf(dir, sizeof(dir), "%s/aero-fuzz.XXXXXX",
+		(void)snprintf(tmp_dir, sizeof(tmp_dir), "%s/aero-fuzz.XXXXXX",
 		               tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-		if (mkdtemp(dir) == NULL)
+		if (mkdtemp(tmp_dir) == NULL)
 			abort();
+		/* libFuzzer ends with exit() when its time is up. */
+		(void)atexit(remove_tmp_dir);
 	}
-	return dir;
+	return tmp_dir;
 }
 
 static char *join(const char *root, const char *rel)

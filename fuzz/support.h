@@ -16,7 +16,8 @@ size_t fuzz_split(const char *text, size_t len, const char *sep, const char **pa
 /* A copy of len bytes with a NUL after them, malloc'd; aborts when out of memory. */
 char *fuzz_strndup(const uint8_t *data, size_t len);
 
-/* A directory of its own for this process (made once, under $TMPDIR or /tmp). */
+/* A directory of its own for this process (made once, under $TMPDIR or /tmp,
+ * removed at exit). */
 const char *fuzz_tmp_dir(void);
 
 /* Writes len bytes to root/rel, making its directories; aborts on failure. */
