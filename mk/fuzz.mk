@@ -50,10 +50,10 @@ fuzz: $(addprefix fuzz-run-,$(FUZZ_NAMES))
 $(addprefix fuzz-run-,$(FUZZ_NAMES)): fuzz-run-%: $(FUZZ_DIR)/fuzz_%
 	@rm -rf $(FUZZ_DIR)/corpus/$* && mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/crashes
 	@cp fuzz/corpus/$*/* $(FUZZ_DIR)/corpus/$*/ 2>/dev/null || true
-	@echo "== fuzz $* for $(FUZZ_SECONDS)s"
 	@$< -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
 		$(if $(wildcard fuzz/$*.dict),-dict=fuzz/$*.dict) \
 		-artifact_prefix=$(FUZZ_DIR)/crashes/$*- $(FUZZ_DIR)/corpus/$* \
 		>$(FUZZ_DIR)/$*.log 2>&1 || \
 		{ tail -n 60 $(FUZZ_DIR)/$*.log; echo "fuzz: $* failed; the input is in $(FUZZ_DIR)/crashes/"; exit 1; }
-	@grep -E '^#[0-9]+.*(DONE|cov:)' $(FUZZ_DIR)/$*.log | tail -n 1 | sed 's/^/   /'
+	@printf 'fuzz %-20s %ss: %s\n' $* $(FUZZ_SECONDS) \
+		"$$(grep -E '^#[0-9]+.*(DONE|cov:)' $(FUZZ_DIR)/$*.log | tail -n 1)"
