@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "privileges.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -129,18 +130,33 @@ static void redirect_stdio(const struct aero_spawn_stdio *stdio)
 		(void)dup2(stdio->err, STDERR_FILENO);
 }
 
+/* What the child leaves for the parent when it fails (vfork shares memory):
+ * errno, and the step of the privileges that failed, if it was one. */
+struct child_failure {
+	int error;
+	enum aero_privileges_step step;
+};
+
 /* In the child, which shares aero-init's memory until exec (vfork): isolate
- * it, restore its signals and exec; when exec fails, leave errno in
- * *exec_error for the parent, which vfork keeps waiting until then. */
+ * it, restore its signals, give it its privileges and exec; when that fails,
+ * leave the reason in *failure for the parent, which vfork keeps waiting. */
 static void __attribute__((noreturn))
 run_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
-          volatile int *exec_error)
+          const struct aero_privileges *privileges, volatile struct child_failure *failure)
 {
 	isolate_child(plan);
 	redirect_stdio(stdio);
 	restore_signals();
+	if (privileges != NULL) {
+		const enum aero_privileges_step step = aero_privileges_apply(privileges);
+		if (step != AERO_PRIV_OK) {
+			failure->error = errno != 0 ? errno : EPERM;
+			failure->step = step;
+			_exit(AERO_EXIT_INTERNAL);
+		}
+	}
 	execvp(command[0], command);
-	*exec_error = errno;
+	failure->error = errno;
 	_exit(aero_spawn_exec_status(errno));
 }
 
@@ -150,31 +166,38 @@ run_child(char *const command[], enum tty_plan plan, const struct aero_spawn_std
  * not enough: it cannot give the child a controlling terminal (TIOCSCTTY). */
 static pid_t __attribute__((noinline))
 start_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
-            volatile int *exec_error)
+            const struct aero_privileges *privileges, volatile struct child_failure *failure)
 {
 	const pid_t pid = vfork(); /* NOLINT(clang-analyzer-security.insecureAPI.vfork) */
 	if (pid == 0)
-		run_child(command, plan, stdio, exec_error); /* NOLINT(clang-analyzer-unix.Vfork) */
+		run_child(command, plan, stdio, privileges,
+		          failure); /* NOLINT(clang-analyzer-unix.Vfork) */
 	return pid;
 }
 
 int aero_spawn(char *const command[], const struct aero_spawn_stdio *stdio,
-               struct aero_spawned *child)
+               const struct aero_privileges *privileges, struct aero_spawned *child)
 {
 	const enum tty_plan plan = plan_terminal();
 	if (plan == TTY_HANDOVER)
 		release_terminal();
 
-	volatile int exec_error = 0;
-	const pid_t pid = start_child(command, plan, stdio, &exec_error);
+	volatile struct child_failure failure = {0, AERO_PRIV_OK};
+	const pid_t pid = start_child(command, plan, stdio, privileges, &failure);
 	if (pid < 0) {
 		aero_log_error("cannot start a process: %s", strerror(errno));
 		return AERO_EXIT_INTERNAL;
 	}
-	const int err = exec_error;
+	const int err = failure.error;
 	if (err != 0) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (failure.step != AERO_PRIV_OK) {
+			aero_log_error("cannot start '%s': %s failed: %s (doc/security.md)",
+			               command[0], aero_privileges_step_name(failure.step),
+			               strerror(err));
+			return AERO_EXIT_INTERNAL;
+		}
 		aero_log_error("cannot run '%s': %s", command[0], exec_reason(command[0], err));
 		return aero_spawn_exec_status(err);
 	}
