@@ -45,12 +45,15 @@ static int add_overrides(struct aero_env *env, const struct aero_run_facts *f)
 	char *list = malloc(len);
 	if (list == NULL)
 		return aero_error_set("out of memory");
-	list[0] = '\0';
+	size_t used = 0;
 	for (size_t i = 0; i < f->override_count; i++) {
 		if (i > 0)
-			strcat(list, ",");
-		strcat(list, f->overrides[i]);
+			list[used++] = ',';
+		const size_t n = strlen(f->overrides[i]);
+		memcpy(list + used, f->overrides[i], n);
+		used += n;
 	}
+	list[used] = '\0';
 	const int rc = aero_env_set(env, "AERO_ARTIFACT_OVERRIDES", list);
 	free(list);
 	return rc;
@@ -66,6 +69,8 @@ int aero_env_add_run(struct aero_env *env, const struct aero_run_facts *f)
 	    set_if(env, "AERO_IMAGE_NAME", f->image_name) < 0 ||
 	    set_if(env, "AERO_SEED", f->seed) < 0 || set_if(env, "AERO_TRACKER", f->tracker) < 0 ||
 	    set_if(env, "AERO_STORE", f->store) < 0 || add_overrides(env, f) < 0 ||
+	    set_if(env, "AERO_USER", f->user) < 0 || set_if(env, "AERO_CAPS", f->caps) < 0 ||
+	    (f->hermetic && aero_env_set(env, "AERO_HERMETIC", "1") < 0) ||
 	    (f->dev && aero_env_set(env, "AERO_DEV", "1") < 0))
 		return -1;
 	if (g == NULL || g->commit[0] == '\0')

@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "userdb.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -102,7 +103,7 @@ static int send_request(int fd, const char *line)
 /* Reads the one answer line: {"exit":N}, or a refusal. */
 static int read_answer(int fd)
 {
-	char answer[ANSWER_MAX + 1];
+	char answer[ANSWER_MAX + 1] = "";
 	size_t len = 0;
 	while (len < ANSWER_MAX && memchr(answer, '\n', len) == NULL) {
 		const ssize_t n = read(fd, answer + len, ANSWER_MAX - len);
@@ -162,9 +163,10 @@ int aero_artifact_become_client(void)
 	const char *as = getenv("AERO_ARTIFACT_AS");
 	if (as == NULL || geteuid() != 0)
 		return 0;
+	const char *colon = strchr(as, ':');
 	unsigned uid = 0, gid = 0;
-	char end = '\0';
-	if (sscanf(as, "%u:%u%c", &uid, &gid, &end) != 2)
+	if (colon == NULL || aero_id_parse(as, (size_t)(colon - as), &uid) < 0 ||
+	    aero_id_parse(colon + 1, strlen(colon + 1), &gid) < 0)
 		return aero_error_set("AERO_ARTIFACT_AS='%s' is not UID:GID", as);
 	if (uid == 0)
 		return 0;

@@ -21,8 +21,6 @@
 /* Arguments a request may carry: a put of many paths fits in a message. */
 #define MAX_ARGS 4096
 
-extern char **environ;
-
 struct worker {
 	pid_t pid;
 	int client_fd;

@@ -137,26 +137,33 @@ struct child_failure {
 	enum aero_privileges_step step;
 };
 
+/* Everything the child needs, prepared by the parent. */
+struct child_plan {
+	char *const *command;
+	enum tty_plan tty;
+	const struct aero_spawn_stdio *stdio;
+	const struct aero_privileges *privileges; /* NULL: aero-init's own */
+	volatile struct child_failure *failure;
+};
+
 /* In the child, which shares aero-init's memory until exec (vfork): isolate
  * it, restore its signals, give it its privileges and exec; when that fails,
- * leave the reason in *failure for the parent, which vfork keeps waiting. */
-static void __attribute__((noreturn))
-run_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
-          const struct aero_privileges *privileges, volatile struct child_failure *failure)
+ * leave the reason in plan->failure for the parent, which vfork keeps waiting. */
+static void __attribute__((noreturn)) run_child(const struct child_plan *plan)
 {
-	isolate_child(plan);
-	redirect_stdio(stdio);
+	isolate_child(plan->tty);
+	redirect_stdio(plan->stdio);
 	restore_signals();
-	if (privileges != NULL) {
-		const enum aero_privileges_step step = aero_privileges_apply(privileges);
+	if (plan->privileges != NULL) {
+		const enum aero_privileges_step step = aero_privileges_apply(plan->privileges);
 		if (step != AERO_PRIV_OK) {
-			failure->error = errno != 0 ? errno : EPERM;
-			failure->step = step;
+			plan->failure->error = errno != 0 ? errno : EPERM;
+			plan->failure->step = step;
 			_exit(AERO_EXIT_INTERNAL);
 		}
 	}
-	execvp(command[0], command);
-	failure->error = errno;
+	execvp(plan->command[0], plan->command);
+	plan->failure->error = errno;
 	_exit(aero_spawn_exec_status(errno));
 }
 
@@ -164,14 +171,11 @@ run_child(char *const command[], enum tty_plan plan, const struct aero_spawn_std
  * has exec'd or failed to, so the outcome is known on return. Kept apart so
  * that nothing the parent uses later lives across the vfork. posix_spawn is
  * not enough: it cannot give the child a controlling terminal (TIOCSCTTY). */
-static pid_t __attribute__((noinline))
-start_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
-            const struct aero_privileges *privileges, volatile struct child_failure *failure)
+static pid_t __attribute__((noinline)) start_child(const struct child_plan *plan)
 {
 	const pid_t pid = vfork(); /* NOLINT(clang-analyzer-security.insecureAPI.vfork) */
 	if (pid == 0)
-		run_child(command, plan, stdio, privileges,
-		          failure); /* NOLINT(clang-analyzer-unix.Vfork) */
+		run_child(plan); /* NOLINT(clang-analyzer-unix.Vfork) */
 	return pid;
 }
 
@@ -183,7 +187,8 @@ int aero_spawn(char *const command[], const struct aero_spawn_stdio *stdio,
 		release_terminal();
 
 	volatile struct child_failure failure = {0, AERO_PRIV_OK};
-	const pid_t pid = start_child(command, plan, stdio, privileges, &failure);
+	const struct child_plan child_plan = {command, plan, stdio, privileges, &failure};
+	const pid_t pid = start_child(&child_plan);
 	if (pid < 0) {
 		aero_log_error("cannot start a process: %s", strerror(errno));
 		return AERO_EXIT_INTERNAL;

@@ -197,7 +197,8 @@ static bool same_groups(const struct aero_privileges *p, const struct own_state 
 	gid_t *mine = malloc((own->group_count + 1) * sizeof(gid_t));
 	if (mine == NULL)
 		return false;
-	memcpy(mine, own->groups, own->group_count * sizeof(gid_t));
+	if (own->group_count > 0)
+		memcpy(mine, own->groups, own->group_count * sizeof(gid_t));
 	const size_t n = sort_unique(mine, own->group_count);
 	const bool same = n == p->group_count && memcmp(mine, p->groups, n * sizeof(gid_t)) == 0;
 	free(mine);
@@ -215,7 +216,8 @@ static int plan_identity(struct aero_privileges *p, const struct aero_init_optio
 		p->groups_seen = calloc(own->group_count + 1, sizeof(gid_t));
 		if (p->groups == NULL || p->groups_seen == NULL)
 			return aero_error_set("out of memory");
-		memcpy(p->groups, own->groups, own->group_count * sizeof(gid_t));
+		if (own->group_count > 0)
+			memcpy(p->groups, own->groups, own->group_count * sizeof(gid_t));
 		p->group_count = sort_unique(p->groups, own->group_count);
 		return 0;
 	}

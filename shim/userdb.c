@@ -144,8 +144,8 @@ int aero_group_find(const char *text, const char *name, gid_t *gid)
 
 struct membership_search {
 	const char *user;
-	gid_t **gids;
-	size_t *count;
+	gid_t *gids;
+	size_t count;
 };
 
 /* Whether the comma-separated list names user. */
@@ -169,16 +169,19 @@ static int visit_membership(const struct span *f, void *arg)
 	unsigned gid;
 	if (aero_id_parse(f[2].start, f[2].len, &gid) < 0 || !list_names(f[3], s->user))
 		return 0;
-	gid_t *bigger = realloc(*s->gids, (*s->count + 1) * sizeof(gid_t));
+	gid_t *bigger = realloc(s->gids, (s->count + 1) * sizeof(gid_t));
 	if (bigger == NULL)
 		return aero_error_set("out of memory");
-	bigger[(*s->count)++] = gid;
-	*s->gids = bigger;
+	bigger[s->count++] = gid;
+	s->gids = bigger;
 	return 0;
 }
 
 int aero_group_memberships(const char *text, const char *user, gid_t **gids, size_t *count)
 {
-	struct membership_search search = {.user = user, .gids = gids, .count = count};
-	return for_each_line(text, 4, &search, visit_membership);
+	struct membership_search search = {.user = user, .gids = *gids, .count = *count};
+	const int rc = for_each_line(text, 4, &search, visit_membership);
+	*gids = search.gids;
+	*count = search.count;
+	return rc;
 }
