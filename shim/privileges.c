@@ -182,13 +182,12 @@ static int resolve_groups(struct aero_privileges *p, bool group_given)
 static int set_home(struct aero_privileges *p)
 {
 	const char *home = getenv("HOME");
-	if (home != NULL && *home != '\0' && strcmp(home, "/root") != 0) {
-		free(p->home);
+	if ((home != NULL && *home != '\0' && strcmp(home, "/root") != 0) || p->home == NULL ||
+	    *p->home == '\0') {
+		free(p->home); /* recorded only when set */
 		p->home = NULL;
 		return 0;
 	}
-	if (p->home == NULL || *p->home == '\0')
-		return 0;
 	return setenv("HOME", p->home, 1) == 0 ? 0 : aero_error_set("cannot set HOME");
 }
 
