@@ -27,6 +27,7 @@ wait) trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.1; done ;
 kill) kill -9 $$ ;;
 creds) test "$WANDB_API_KEY" = "s3cr3t-value" && echo "key passed"; exit 0 ;;
 env) env | grep '^AERO_' | sort; exit 0 ;;
+privs) id; grep -E '^(CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; exit 0 ;;
 esac
 echo "$1"; echo "$2" >&2; exit "$3"
 """
@@ -124,6 +125,28 @@ def test_aero_init_is_pid_1_and_settings_arrive(aero_launch, project):
     assert settings["AERO_RUN_DIR"] == "/aeromancy/run"
     assert settings["AERO_SEED"] == "42" and settings["AERO_GIT_PUSHED"] == "1"
     assert settings["AERO_IMAGE_ID"].startswith("sha256:")
+
+
+def test_user_caps_and_hermetic_reach_the_experiment(aero_launch, project):
+    """aero-launch passes them on as AERO_*; cap_sys_ptrace, which Docker does
+    not grant by default, is added to the container so that aero-init has it
+    to give. Under Docker's own seccomp profile, the hermetic filter stacks."""
+    repo, env = project
+    r = launch(aero_launch, repo, env, "./exp.sh", "privs",
+               opts=("--user", "nobody", "--caps", "cap_net_bind_service,cap_sys_ptrace",
+                     "--hermetic"))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.startswith("uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n")
+    caps = "%016x" % ((1 << 10) | (1 << 19))
+    for line in ("CapEff:\t" + caps, "CapBnd:\t" + caps, "CapAmb:\t" + caps, "NoNewPrivs:\t1",
+                 "Seccomp:\t2"):
+        assert line + "\n" in out, out
+    assert b"hermetic run" in r.stderr
+    [run_dir] = runs(env)
+    privileges = json.load(open(os.path.join(run_dir, "manifest.json")))["run"]["privileges"]
+    assert privileges["user"] == "nobody" and privileges["hermetic"] is True
+    assert privileges["capabilities"]["ambient"] == ["cap_net_bind_service", "cap_sys_ptrace"]
 
 
 @pytest.mark.parametrize("status", [3, 0, 42])
