@@ -291,8 +291,8 @@ static int parse_options(struct store_cmd *cmd, int argc, char **argv)
 static void report(const struct store_cmd *cmd, const char *name, double seconds)
 {
 	const double mib = (double)cmd->moved / (1024.0 * 1024.0);
-	aero_log(AERO_LOG_ERROR | AERO_LOG_PLAIN, "%s: %" PRIu64 " bytes in %.3f s (%.1f MiB/s)",
-	         name, cmd->moved, seconds, seconds > 0 ? mib / seconds : 0.0);
+	aero_log_notice("%s: %" PRIu64 " bytes in %.3f s (%.1f MiB/s)", name, cmd->moved, seconds,
+	                seconds > 0 ? mib / seconds : 0.0);
 }
 
 static double seconds_now(void)

@@ -412,10 +412,11 @@ int aero_s3_perform(struct aero_s3 *s3, const struct aero_s3_request *req,
 			return -1;
 		const CURLcode rc = curl_easy_perform(s3->curl);
 		aero_s3_transfer_end(&t, rc);
-		*res = t.res;
-		if (tries >= AERO_S3_TRIES || res->written > 0 || !aero_s3_retryable(res))
+		if (tries >= AERO_S3_TRIES || t.res.written > 0 || !aero_s3_retryable(&t.res)) {
+			*res = t.res;
 			return 0;
-		aero_s3_response_free(res);
+		}
+		aero_s3_response_free(&t.res);
 		const long ms = aero_s3_backoff_ms(tries - 1);
 		const struct timespec pause = {.tv_sec = ms / 1000,
 		                               .tv_nsec = (ms % 1000) * 1000000L};
