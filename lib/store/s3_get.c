@@ -1,6 +1,9 @@
-/* Downloads from S3 into a file: the first range tells the object's size and
- * ETag, the rest of a large object comes in parallel ranges that must match
- * that ETag (If-Match), each written where it belongs with pwrite. A download
+/* Downloads from S3 into a file: the first range (one part long) tells the
+ * object's size and ETag; the rest of a large object comes in up to
+ * concurrency equal ranges of at least a part each, in parallel, that must
+ * match that ETag (If-Match), each written where it belongs with pwrite. As
+ * few ranges as keep every connection busy: each request costs a round trip,
+ * and some servers (moto) read the whole object for each range. A download
  * cut off half-way resumes from the byte it reached. */
 #include "error.h"
 #include "s3_ops.h"
@@ -54,6 +57,13 @@ static char *if_match_line(const char *etag)
 	if (line != NULL)
 		(void)snprintf(line, len, "If-Match: %s", etag);
 	return line;
+}
+
+/* The size of each parallel range for the left bytes. */
+static uint64_t range_size(const struct aero_s3 *s3, uint64_t left)
+{
+	const uint64_t even = (left + s3->conf.concurrency - 1) / s3->conf.concurrency;
+	return even > s3->conf.part_size ? even : s3->conf.part_size;
 }
 
 static int range_prepare(void *ctx, size_t job, struct aero_s3_request *req)
@@ -213,7 +223,7 @@ int aero_s3_get_fd(void *state, const char *key, int fd, uint64_t offset, const 
 			                      .fd = fd,
 			                      .start = pos,
 			                      .total = total,
-			                      .chunk = chunk,
+			                      .chunk = range_size(s3, total - pos),
 			                      .progress = progress};
 			rc = get_rest(&dl, etag);
 		}
