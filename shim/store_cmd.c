@@ -184,7 +184,19 @@ static int temp_file(void)
 	const char *dir = getenv("TMPDIR");
 	if (dir == NULL || dir[0] != '/')
 		dir = "/tmp";
-	const int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		/* A file system without O_TMPFILE: a named one, gone at once. */
+		const size_t len = strlen(dir) + sizeof("/aero-cat-XXXXXX");
+		char *path = malloc(len);
+		if (path == NULL)
+			return aero_error_set("out of memory");
+		(void)snprintf(path, len, "%s/aero-cat-XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			(void)unlink(path);
+		free(path);
+	}
 	if (fd < 0)
 		aero_error_set("cannot make a temporary file in %s: %s; set TMPDIR", dir,
 		               strerror(errno));

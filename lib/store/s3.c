@@ -55,7 +55,6 @@ static void s3_close(void *state)
 		return;
 	if (s3->curl != NULL)
 		curl_easy_cleanup(s3->curl);
-	free(s3->base);
 	free(s3->token);
 	aero_s3_conf_free(&s3->conf);
 	free(s3);
@@ -81,15 +80,10 @@ static int s3_open(const char *url, void **state)
 		rc = AERO_STORE_DENIED;
 	}
 	if (rc == AERO_STORE_OK) {
-		if (conf->path_style)
-			s3->base = concat(conf->endpoint, "/", conf->bucket);
-		else /* "https://" + bucket + "." + "s3.REGION.amazonaws.com" */
-			s3->base = concat("https://", conf->bucket, conf->endpoint + 7);
 		if (conf->session_token != NULL)
 			s3->token = concat("x-amz-security-token: ", conf->session_token, "");
 		s3->curl = curl_easy_init();
-		if (s3->base == NULL || s3->curl == NULL ||
-		    (conf->session_token != NULL && s3->token == NULL)) {
+		if (s3->curl == NULL || (conf->session_token != NULL && s3->token == NULL)) {
 			aero_error_set("out of memory");
 			rc = AERO_STORE_ERROR;
 		}

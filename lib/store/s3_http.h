@@ -22,7 +22,6 @@
 /* An open s3:// store. */
 struct aero_s3 {
 	struct aero_s3_conf conf;
-	char *base;  /* "{endpoint}/{bucket}" or "https://{bucket}.s3.{region}.amazonaws.com" */
 	CURL *curl;  /* kept between requests, so that connections are reused */
 	char *token; /* "x-amz-security-token: ..." or NULL */
 };

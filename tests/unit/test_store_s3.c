@@ -160,6 +160,7 @@ static void test_conf_urls(void **state)
 	assert_string_equal(conf.sigv4, "aws:amz:us-east-1:s3");
 	assert_string_equal(conf.endpoint, "https://s3.us-east-1.amazonaws.com");
 	assert_false(conf.path_style);
+	assert_string_equal(conf.base, "https://my-bucket.s3.us-east-1.amazonaws.com");
 	assert_int_equal(conf.multipart_threshold, 64u << 20);
 	assert_int_equal(conf.part_size, 8u << 20);
 	assert_int_equal(conf.concurrency, 8);
@@ -171,6 +172,7 @@ static void test_conf_urls(void **state)
 	assert_string_equal(conf.prefix, "");
 	assert_string_equal(conf.endpoint, "https://s3.eu-west-1.amazonaws.com");
 	assert_true(conf.path_style); /* dots do not fit a wildcard certificate */
+	assert_string_equal(conf.base, "https://s3.eu-west-1.amazonaws.com/dotted.bucket");
 	aero_s3_conf_free(&conf);
 
 	setenv("AWS_REGION", "ap-south-2", 1);
@@ -180,6 +182,7 @@ static void test_conf_urls(void **state)
 	assert_string_equal(conf.region, "ap-south-2");
 	assert_string_equal(conf.endpoint, "http://127.0.0.1:9000");
 	assert_true(conf.path_style && conf.custom_endpoint);
+	assert_string_equal(conf.base, "http://127.0.0.1:9000/b");
 	aero_s3_conf_free(&conf);
 
 	const char *bad[] = {"s3://",      "s3:///p",     "s3://b/../x",
