@@ -12,20 +12,25 @@ PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
 # The size of the build-context bench's repository (bench/context.sh).
 CONTEXT_MIB ?= 1024
+# The artifacts bench's big file and small-file count (bench/artifacts.py).
+ARTIFACT_BENCH_MIB ?= 1024
+ARTIFACT_BENCH_FILES ?= 10000
 
-LIB_SRC := $(sort $(wildcard lib/*.c lib/store/*.c))
+LIB_SRC := $(sort $(wildcard lib/*.c lib/store/*.c lib/artifact/*.c))
 SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c shim/sinks/*.c)))
 HOST_SRC := $(sort $(wildcard host/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := bench/startup.c bench/metrics_writer.c
-C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) $(BENCH_SRC)
-H_FILES := $(sort $(wildcard lib/*.h lib/store/*.h shim/*.h shim/capture/*.h shim/sinks/*.h host/*.h))
+FUZZ_C_FILES := $(sort $(wildcard fuzz/*.c))
+C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_C_FILES)
+H_FILES := $(sort $(wildcard lib/*.h lib/store/*.h lib/artifact/*.h shim/*.h shim/capture/*.h \
+	shim/sinks/*.h host/*.h fuzz/*.h))
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-align -Wwrite-strings
 HARDENING := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ishim -Ishim/capture -Ishim/sinks \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ilib/artifact -Ishim -Ishim/capture -Ishim/sinks \
 	$(WARNINGS) $(CFLAGS)
 RELRO := -Wl,-z,relro,-z,now -Wl,--as-needed
 
@@ -110,6 +115,10 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(call SHIM_OBJ,asan)
 # Unit tests of aero-launch's self-contained pieces link those pieces too.
 $(BUILD)/dyn/tests/test_demux: $(call obj,dyn,host/demux.c)
 $(BUILD)/asan/tests/test_demux: $(call obj,asan,host/demux.c)
+$(BUILD)/dyn/tests/test_registry_auth: $(call obj,dyn,host/registry_auth.c)
+$(BUILD)/asan/tests/test_registry_auth: $(call obj,asan,host/registry_auth.c)
+$(BUILD)/dyn/tests/test_yaml: $(call obj,dyn,host/yaml.c)
+$(BUILD)/asan/tests/test_yaml: $(call obj,asan,host/yaml.c)
 
 # The end-to-end tests run the shipped (static) aero-init.
 AERO_INIT ?= $(abspath $(BUILD)/static/aero-init)
@@ -168,7 +177,7 @@ lint:
 	done; [ $$failed -eq 0 ]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -D__linux__ \
-		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ishim -Ishim/capture -Ishim/sinks $(LIB_SRC) $(SHIM_SRC) shim/main.c \
+		-DAERO_VERSION='"$(VERSION)"' -Ilib -Ilib/store -Ilib/artifact -Ishim -Ishim/capture -Ishim/sinks $(LIB_SRC) $(SHIM_SRC) shim/main.c \
 		$(HOST_SRC) $(BENCH_SRC)
 
 format:
@@ -189,6 +198,7 @@ bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_w
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
 	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init
+	$(PYTHON) bench/artifacts.py $(BUILD)/static/aero-init $(ARTIFACT_BENCH_MIB) $(ARTIFACT_BENCH_FILES)
 	BENCH_DIR=$(BUILD)/bench $(PYTHON) bench/store.py $(BUILD)/static/aero-init
 
 install: all
@@ -198,7 +208,9 @@ install: all
 	install -D -m 0644 man/aero-launch.1 $(DESTDIR)$(PREFIX)/share/man/man1/aero-launch.1
 
 clean:
-	rm -rf $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan $(BUILD)/bench $(BUILD)/aero-init \
+	rm -rf $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/aero-init \
 		$(BUILD)/aero-launch
 
--include $(shell find $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan -name '*.d' 2>/dev/null)
+include mk/fuzz.mk
+
+-include $(shell find $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan $(BUILD)/fuzz -name '*.d' 2>/dev/null)

@@ -1,5 +1,7 @@
 /* aero-launch: the host side of Aeromancy. See aero-launch(1). main() only
  * dispatches to the commands, one file each. */
+#include "artifact_cmd.h"
+#include "cache_cmd.h"
 #include "check_cmd.h"
 #include "context_cmd.h"
 #include "k8s_cmd.h"
@@ -19,9 +21,11 @@ struct command {
 };
 
 static const struct command commands[] = {
-        {"run", aero_run_main},          {"check", aero_check_main}, {"context", aero_context_main},
-        {"push", aero_push_cmd},         {"k8s", aero_k8s_cmd},      {"runs", aero_runs_main},
-        {"sync", aero_launch_sync_main},
+        {"run", aero_run_main},          {"check", aero_check_main},
+        {"context", aero_context_main},  {"push", aero_push_cmd},
+        {"k8s", aero_k8s_cmd},           {"runs", aero_runs_main},
+        {"sync", aero_launch_sync_main}, {"artifact", aero_artifact_cmd},
+        {"cache", aero_cache_cmd},
 };
 
 static void usage(FILE *out)
@@ -39,6 +43,8 @@ static void usage(FILE *out)
 	      "  k8s job        print a Kubernetes Job that runs an experiment in the image\n"
 	      "  runs ls|show|diff  list, show and compare the runs recorded here\n"
 	      "  sync           deliver what a run's trackers do not have yet\n"
+	      "  artifact ls|show|get|put  the versioned artifacts in the blob store\n"
+	      "  cache gc       keep the local artifact cache within a size\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help     print this help and exit\n"

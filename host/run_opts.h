@@ -15,12 +15,17 @@ struct aero_run_opts {
 	const char *seed;          /* --seed */
 	const char *tracker;       /* --tracker */
 	const char *init_path;     /* --init: aero-init for --dev */
+	const char *user;          /* --user USER[:GROUP]: AERO_USER */
+	const char *caps;          /* --caps LIST: AERO_CAPS */
 	long long shm_size;        /* --shm-size, bytes; 0: the engine's default */
 	const char **env;          /* --env NAME[=VALUE], NULL-terminated */
 	size_t env_count;
 	const char **mounts; /* --mount HOST:CONTAINER[:ro] */
 	size_t mount_count;
+	const char **overrides; /* --artifact-override NAME=VERSION */
+	size_t override_count;
 	bool allow_unpushed, dev, keep, quiet;
+	bool hermetic;   /* --hermetic: AERO_HERMETIC=1 */
 	bool build_only; /* --build-only: check, build, print the image's id */
 	char **command;  /* after "--"; NULL with --build-only */
 };

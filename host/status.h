@@ -19,6 +19,9 @@ enum aero_launch_status {
 	AERO_EXIT_CONTAINER = 73,  /* the engine refused to create or start the container */
 	AERO_EXIT_INTERNAL = 74,   /* out of memory, an I/O error, a bug */
 	AERO_EXIT_NO_RUN = 75,     /* `runs show/diff`: no such run */
+	/* 76-80: the artifact commands' (lib/artifact/status.h), the same in aero-init:
+	 * 76 no such name or version, 77 bad reference, unsafe path or a file in the
+	 * way, 78 digest mismatch, 79 store denied, 80 store failed or unreachable. */
 };
 
 #endif

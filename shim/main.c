@@ -1,4 +1,5 @@
 /* aero-init: PID 1 of Aeromancy's containers. See aero-init(1). */
+#include "artifact_cmd.h"
 #include "build_info.h"
 #include "capture_cmd.h"
 #include "diff.h"
@@ -21,6 +22,8 @@ int main(int argc, char **argv)
 
 	aero_log_init("aero-init", AERO_LOG_WARN);
 	/* Commands come first; a program of the same name runs after "--". */
+	if (argc > 1 && strcmp(argv[1], "artifact") == 0)
+		return aero_artifact_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "capture") == 0)
 		return aero_capture_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "diff") == 0)

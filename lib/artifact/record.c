@@ -1,0 +1,181 @@
+/* Version records and their lineage. */
+#include "record.h"
+
+#include "canonjson.h"
+#include "clock.h"
+#include "error.h"
+#include "file.h"
+#include "runsdir.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* artifacts.jsonl is one line per transfer of a run; a run with more is odd. */
+#define JOURNAL_MAX ((size_t)64 << 20)
+
+static cJSON *string_or_null(const char *env)
+{
+	const char *value = getenv(env);
+	return value != NULL && value[0] != '\0' ? cJSON_CreateString(value) : cJSON_CreateNull();
+}
+
+static bool same_input(const cJSON *inputs, const cJSON *name, const cJSON *digest)
+{
+	const cJSON *in;
+	cJSON_ArrayForEach(in, inputs)
+	{
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(in, "name")->valuestring,
+		           name->valuestring) == 0 &&
+		    strcmp(cJSON_GetObjectItemCaseSensitive(in, "digest")->valuestring,
+		           digest->valuestring) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Adds the input a "get" line of artifacts.jsonl names, once; 0 or -1. */
+static int add_input(cJSON *inputs, const char *line, size_t len)
+{
+	cJSON *entry = cJSON_ParseWithLength(line, len);
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(entry, "op");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
+	const cJSON *version = cJSON_GetObjectItemCaseSensitive(entry, "version");
+	const cJSON *digest = cJSON_GetObjectItemCaseSensitive(entry, "digest");
+	int rc = 0;
+	if (cJSON_IsString(op) && strcmp(op->valuestring, "get") == 0 && cJSON_IsString(name) &&
+	    cJSON_IsNumber(version) && cJSON_IsString(digest) &&
+	    !same_input(inputs, name, digest)) {
+		cJSON *in = cJSON_CreateObject();
+		if (in == NULL || cJSON_AddStringToObject(in, "name", name->valuestring) == NULL ||
+		    cJSON_AddNumberToObject(in, "version", version->valuedouble) == NULL ||
+		    cJSON_AddStringToObject(in, "digest", digest->valuestring) == NULL ||
+		    !cJSON_AddItemToArray(inputs, in)) {
+			cJSON_Delete(in);
+			rc = -1;
+		}
+	}
+	cJSON_Delete(entry);
+	return rc;
+}
+
+/* The gets recorded in the run directory's artifacts.jsonl. */
+static int read_inputs(cJSON *inputs)
+{
+	const char *run_dir = getenv("AERO_RUN_DIR");
+	if (run_dir == NULL || run_dir[0] == '\0')
+		return 0;
+	char *path = aero_path_join(run_dir, "artifacts.jsonl");
+	if (path == NULL)
+		return -1;
+	size_t len = 0;
+	char *text = aero_file_read(path, JOURNAL_MAX, &len);
+	free(path);
+	if (text == NULL)
+		return 0; /* no gets yet (or none readable): no inputs */
+	int rc = 0;
+	for (size_t at = 0; rc == 0 && at < len;) {
+		const char *nl = memchr(text + at, '\n', len - at);
+		const size_t n = nl != NULL ? (size_t)(nl - (text + at)) : len - at;
+		if (n > 0)
+			rc = add_input(inputs, text + at, n);
+		at += n + 1;
+	}
+	free(text);
+	return rc;
+}
+
+cJSON *aero_artifact_lineage_new(void)
+{
+	cJSON *lineage = cJSON_CreateObject();
+	cJSON *inputs = cJSON_CreateArray();
+	if (lineage == NULL || inputs == NULL ||
+	    !cJSON_AddItemToObject(lineage, "run", string_or_null("AERO_RUN_ID")) ||
+	    !cJSON_AddItemToObject(lineage, "git_commit", string_or_null("AERO_GIT_COMMIT")) ||
+	    !cJSON_AddItemToObject(lineage, "image_id", string_or_null("AERO_IMAGE_ID")) ||
+	    read_inputs(inputs) < 0 || !cJSON_AddItemToObject(lineage, "inputs", inputs)) {
+		cJSON_Delete(lineage);
+		cJSON_Delete(inputs);
+		aero_error_set("out of memory recording the lineage");
+		return NULL;
+	}
+	return lineage;
+}
+
+char *aero_artifact_version_make(struct aero_artifact_version *v, cJSON *lineage)
+{
+	char created[AERO_UTC_SIZE], digest[72];
+	aero_clock_utc_now(created);
+	(void)snprintf(digest, sizeof(digest), "sha256:%s", v->manifest);
+	cJSON *json = cJSON_CreateObject();
+	if (json == NULL || cJSON_AddStringToObject(json, "name", v->name) == NULL ||
+	    cJSON_AddNumberToObject(json, "version", (double)v->version) == NULL ||
+	    cJSON_AddStringToObject(json, "manifest", digest) == NULL ||
+	    cJSON_AddNumberToObject(json, "files", (double)v->files) == NULL ||
+	    cJSON_AddNumberToObject(json, "size", (double)v->size) == NULL ||
+	    cJSON_AddStringToObject(json, "created", created) == NULL ||
+	    !cJSON_AddItemToObject(json, "lineage", lineage)) {
+		cJSON_Delete(json);
+		cJSON_Delete(lineage);
+		aero_error_set("out of memory writing a version record");
+		return NULL;
+	}
+	char *text = aero_json_canonical(json);
+	if (text == NULL) {
+		cJSON_Delete(json);
+		return NULL;
+	}
+	cJSON_Delete(v->json);
+	v->json = json;
+	return text;
+}
+
+static bool whole_number(const cJSON *n)
+{
+	return cJSON_IsNumber(n) && n->valuedouble >= 0 && n->valuedouble <= 9007199254740991.0 &&
+	       n->valuedouble == (double)(uint64_t)n->valuedouble;
+}
+
+int aero_artifact_version_parse(const char *text, size_t len, const char *name, uint64_t version,
+                                struct aero_artifact_version *v)
+{
+	memset(v, 0, sizeof(*v));
+	cJSON *json = cJSON_ParseWithLength(text, len);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(json, "name");
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(json, "version");
+	const cJSON *manifest = cJSON_GetObjectItemCaseSensitive(json, "manifest");
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(json, "files");
+	const cJSON *size = cJSON_GetObjectItemCaseSensitive(json, "size");
+	int rc = 0;
+	if (strlen(name) > AERO_ARTIFACT_NAME_MAX)
+		rc = aero_error_set("the name '%.40s...' is too long", name);
+	else if (!cJSON_IsObject(json))
+		rc = aero_error_set("it is not a JSON object");
+	else if (!cJSON_IsString(n) || strcmp(n->valuestring, name) != 0 || !whole_number(ver) ||
+	         (uint64_t)ver->valuedouble != version)
+		rc = aero_error_set("it does not say it is version %llu of '%s'",
+		                    (unsigned long long)version, name);
+	else if (!cJSON_IsString(manifest) || strncmp(manifest->valuestring, "sha256:", 7) != 0 ||
+	         aero_artifact_hex_check(manifest->valuestring + 7, "manifest") < 0)
+		rc = aero_error_set("its manifest is not sha256:<64 hex digits>");
+	else if (!whole_number(files) || !whole_number(size))
+		rc = aero_error_set("its files or size is not a whole number");
+	if (rc < 0) {
+		cJSON_Delete(json);
+		return rc;
+	}
+	memcpy(v->name, name, strlen(name) + 1);
+	v->version = version;
+	memcpy(v->manifest, manifest->valuestring + 7, 65);
+	v->files = (uint64_t)files->valuedouble;
+	v->size = (uint64_t)size->valuedouble;
+	v->json = json;
+	return 0;
+}
+
+void aero_artifact_version_free(struct aero_artifact_version *v)
+{
+	cJSON_Delete(v->json);
+	v->json = NULL;
+}
