@@ -107,14 +107,18 @@ static struct aero_s3_request request_of(const char *method, const char *key)
 	return req;
 }
 
-/* The bucket's own answer to HEAD: whether a 404 for a key means the bucket. */
+/* Whether a HEAD's 404 for a key means that the bucket is missing: asks the
+ * bucket itself, once per handle while it is there. */
 static bool bucket_missing(struct aero_s3 *s3)
 {
+	if (s3->bucket_seen)
+		return false;
 	struct aero_s3_request req = request_of("HEAD", NULL);
 	struct aero_s3_response res;
-	const bool missing = aero_s3_perform(s3, &req, &res) == 0 && res.status == 404;
+	const bool answered = aero_s3_perform(s3, &req, &res) == 0;
+	s3->bucket_seen = answered && res.status == 200;
 	aero_s3_response_free(&res);
-	return missing;
+	return answered && res.status == 404;
 }
 
 /* A HEAD answer has no body, hence no reason; a one-byte GET says why. */
@@ -145,6 +149,7 @@ int aero_s3_head(void *state, const char *key, struct aero_store_stat *st)
 		return AERO_STORE_ERROR;
 	int rc = AERO_STORE_OK;
 	if (res.status == 200 && res.has_length) {
+		s3->bucket_seen = true;
 		if (st != NULL) {
 			st->size = res.content_length;
 			(void)snprintf(st->etag, sizeof(st->etag), "%s", res.etag);
