@@ -199,6 +199,7 @@ bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_w
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
 	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init
 	$(PYTHON) bench/artifacts.py $(BUILD)/static/aero-init $(ARTIFACT_BENCH_MIB) $(ARTIFACT_BENCH_FILES)
+	BENCH_DIR=$(BUILD)/bench $(PYTHON) bench/store.py $(BUILD)/static/aero-init
 
 install: all
 	install -D -m 0755 $(BUILD)/aero-init $(DESTDIR)$(PREFIX)/bin/aero-init

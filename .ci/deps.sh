@@ -13,7 +13,11 @@ packages=(
 	tini dumb-init debootstrap time docker.io
 	clang-tidy cppcheck clang-format clang libclang-rt-14-dev libyaml-dev
 	docker-registry apache2-utils python3-yaml
+	openssl
 )
+# The store tests (tests/e2e/test_store.py) and bench/store.py also need
+# moto_server and the aws CLI, which come with the machine image's Python (no
+# pip here: PyPI is out of reach); without them those tests are skipped.
 # The Kubernetes schema checker (tests/k8s) runs on Node.js; Debian's, unless
 # the machine has one already.
 command -v npm >/dev/null || packages+=(nodejs npm)

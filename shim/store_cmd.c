@@ -184,7 +184,19 @@ static int temp_file(void)
 	const char *dir = getenv("TMPDIR");
 	if (dir == NULL || dir[0] != '/')
 		dir = "/tmp";
-	const int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		/* A file system without O_TMPFILE: a named one, gone at once. */
+		const size_t len = strlen(dir) + sizeof("/aero-cat-XXXXXX");
+		char *path = malloc(len);
+		if (path == NULL)
+			return aero_error_set("out of memory");
+		(void)snprintf(path, len, "%s/aero-cat-XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			(void)unlink(path);
+		free(path);
+	}
 	if (fd < 0)
 		aero_error_set("cannot make a temporary file in %s: %s; set TMPDIR", dir,
 		               strerror(errno));
@@ -291,8 +303,8 @@ static int parse_options(struct store_cmd *cmd, int argc, char **argv)
 static void report(const struct store_cmd *cmd, const char *name, double seconds)
 {
 	const double mib = (double)cmd->moved / (1024.0 * 1024.0);
-	aero_log(AERO_LOG_ERROR | AERO_LOG_PLAIN, "%s: %" PRIu64 " bytes in %.3f s (%.1f MiB/s)",
-	         name, cmd->moved, seconds, seconds > 0 ? mib / seconds : 0.0);
+	aero_log_notice("%s: %" PRIu64 " bytes in %.3f s (%.1f MiB/s)", name, cmd->moved, seconds,
+	                seconds > 0 ? mib / seconds : 0.0);
 }
 
 static double seconds_now(void)

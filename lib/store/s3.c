@@ -55,7 +55,6 @@ static void s3_close(void *state)
 		return;
 	if (s3->curl != NULL)
 		curl_easy_cleanup(s3->curl);
-	free(s3->base);
 	free(s3->token);
 	aero_s3_conf_free(&s3->conf);
 	free(s3);
@@ -81,15 +80,10 @@ static int s3_open(const char *url, void **state)
 		rc = AERO_STORE_DENIED;
 	}
 	if (rc == AERO_STORE_OK) {
-		if (conf->path_style)
-			s3->base = concat(conf->endpoint, "/", conf->bucket);
-		else /* "https://" + bucket + "." + "s3.REGION.amazonaws.com" */
-			s3->base = concat("https://", conf->bucket, conf->endpoint + 7);
 		if (conf->session_token != NULL)
 			s3->token = concat("x-amz-security-token: ", conf->session_token, "");
 		s3->curl = curl_easy_init();
-		if (s3->base == NULL || s3->curl == NULL ||
-		    (conf->session_token != NULL && s3->token == NULL)) {
+		if (s3->curl == NULL || (conf->session_token != NULL && s3->token == NULL)) {
 			aero_error_set("out of memory");
 			rc = AERO_STORE_ERROR;
 		}
@@ -113,14 +107,18 @@ static struct aero_s3_request request_of(const char *method, const char *key)
 	return req;
 }
 
-/* The bucket's own answer to HEAD: whether a 404 for a key means the bucket. */
+/* Whether a HEAD's 404 for a key means that the bucket is missing: asks the
+ * bucket itself, once per handle while it is there. */
 static bool bucket_missing(struct aero_s3 *s3)
 {
+	if (s3->bucket_seen)
+		return false;
 	struct aero_s3_request req = request_of("HEAD", NULL);
 	struct aero_s3_response res;
-	const bool missing = aero_s3_perform(s3, &req, &res) == 0 && res.status == 404;
+	const bool answered = aero_s3_perform(s3, &req, &res) == 0;
+	s3->bucket_seen = answered && res.status == 200;
 	aero_s3_response_free(&res);
-	return missing;
+	return answered && res.status == 404;
 }
 
 /* A HEAD answer has no body, hence no reason; a one-byte GET says why. */
@@ -151,6 +149,7 @@ int aero_s3_head(void *state, const char *key, struct aero_store_stat *st)
 		return AERO_STORE_ERROR;
 	int rc = AERO_STORE_OK;
 	if (res.status == 200 && res.has_length) {
+		s3->bucket_seen = true;
 		if (st != NULL) {
 			st->size = res.content_length;
 			(void)snprintf(st->etag, sizeof(st->etag), "%s", res.etag);

@@ -155,15 +155,21 @@ static int load_endpoint(struct aero_s3_conf *conf)
 		conf->endpoint = strndup(endpoint, len);
 		conf->path_style = true;
 		conf->custom_endpoint = true;
-	} else if (bucket_is_host_label(conf->bucket)) {
-		conf->endpoint = concat("https://s3.", region, ".amazonaws.com");
-		conf->path_style = false;
 	} else {
-		/* Dots or capitals do not fit a certificate's wildcard. */
 		conf->endpoint = concat("https://s3.", region, ".amazonaws.com");
-		conf->path_style = true;
+		/* Dots or capitals do not fit the certificate's wildcard. */
+		conf->path_style = !bucket_is_host_label(conf->bucket);
 	}
-	return conf->endpoint != NULL ? AERO_STORE_OK : out_of_memory();
+	if (conf->endpoint == NULL)
+		return out_of_memory();
+	if (conf->path_style) {
+		conf->base = concat(conf->endpoint, "/", conf->bucket);
+	} else {
+		char *host = concat(conf->bucket, ".s3.", region);
+		conf->base = host != NULL ? concat("https://", host, ".amazonaws.com") : NULL;
+		free(host);
+	}
+	return conf->base != NULL ? AERO_STORE_OK : out_of_memory();
 }
 
 /* Trims blanks at both ends of [*start, *start + *len). */
@@ -378,6 +384,7 @@ void aero_s3_conf_free(struct aero_s3_conf *conf)
 	free(conf->bucket);
 	free(conf->prefix);
 	free(conf->endpoint);
+	free(conf->base);
 	free(conf->region);
 	free(conf->sigv4);
 	free(conf->access_key);

@@ -13,6 +13,8 @@ struct aero_s3_conf {
 	char *endpoint;       /* "scheme://host[:port][/path]" without a trailing '/' */
 	bool path_style;      /* {endpoint}/{bucket}/{key}; else {bucket}.{endpoint host}/{key} */
 	bool custom_endpoint; /* set by AWS_ENDPOINT_URL(_S3), not built from the region */
+	char *base;           /* what keys follow: "{endpoint}/{bucket}", or for a virtual-hosted
+	                       * bucket "https://{bucket}.s3.{region}.amazonaws.com" */
 	char *region;
 	char *sigv4; /* "aws:amz:REGION:s3" for CURLOPT_AWS_SIGV4 */
 	char *access_key;

@@ -1,6 +1,9 @@
-/* Downloads from S3 into a file: the first range tells the object's size and
- * ETag, the rest of a large object comes in parallel ranges that must match
- * that ETag (If-Match), each written where it belongs with pwrite. A download
+/* Downloads from S3 into a file: the first range (one part long) tells the
+ * object's size and ETag; the rest of a large object comes in up to
+ * concurrency equal ranges of at least a part each, in parallel, that must
+ * match that ETag (If-Match), each written where it belongs with pwrite. As
+ * few ranges as keep every connection busy: each request costs a round trip,
+ * and some servers (moto) read the whole object for each range. A download
  * cut off half-way resumes from the byte it reached. */
 #include "error.h"
 #include "s3_ops.h"
@@ -54,6 +57,13 @@ static char *if_match_line(const char *etag)
 	if (line != NULL)
 		(void)snprintf(line, len, "If-Match: %s", etag);
 	return line;
+}
+
+/* The size of each parallel range for the left bytes. */
+static uint64_t range_size(const struct aero_s3 *s3, uint64_t left)
+{
+	const uint64_t even = (left + s3->conf.concurrency - 1) / s3->conf.concurrency;
+	return even > s3->conf.part_size ? even : s3->conf.part_size;
 }
 
 static int range_prepare(void *ctx, size_t job, struct aero_s3_request *req)
@@ -117,19 +127,79 @@ static int get_rest(struct download *dl, const char *etag)
 	return rc;
 }
 
+/* How far the first range took the download. */
+struct first {
+	uint64_t pos;   /* the next byte to fetch */
+	uint64_t total; /* the object's size */
+	char etag[sizeof(((struct aero_store_stat *)0)->etag)];
+};
+
 /* After 416 (the offset is at or past the end): the object's size decides. */
-static int get_past_end(struct aero_s3 *s3, const char *key, uint64_t offset, const char *if_match,
-                        struct aero_store_stat *st)
+static int get_past_end(struct aero_s3 *s3, const char *key, struct first *f)
 {
 	struct aero_store_stat now;
 	const int rc = aero_s3_head(s3, key, &now);
 	if (rc != AERO_STORE_OK)
 		return rc;
-	if ((if_match != NULL && strcmp(if_match, now.etag) != 0) || offset > now.size)
+	if ((f->etag[0] != '\0' && strcmp(f->etag, now.etag) != 0) || f->pos > now.size)
 		return changed(s3, key);
-	if (st != NULL)
-		*st = now;
+	f->total = now.size;
+	(void)snprintf(f->etag, sizeof(f->etag), "%s", now.etag);
 	return AERO_STORE_OK;
+}
+
+/* One request for the first range (or, with no parallel ranges, for the
+ * rest): 0 when it ended the first range, 1 when it broke off after some
+ * bytes (f->pos moved on), else a store status. */
+static int first_try(struct aero_s3 *s3, const char *key, int fd, struct first *f,
+                     const struct aero_store_progress *progress, uint64_t *mark)
+{
+	const bool parallel = s3->conf.concurrency > 1;
+	char range[RANGE_LINE];
+	if (parallel)
+		(void)snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64, f->pos,
+		               f->pos + s3->conf.part_size - 1);
+	else
+		(void)snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", f->pos);
+	char *match = f->etag[0] != '\0' ? if_match_line(f->etag) : NULL;
+	if (f->etag[0] != '\0' && match == NULL)
+		return aero_error_set("out of memory");
+	struct aero_s3_request req = get_request(key, fd, f->pos);
+	size_t h = 0;
+	if (parallel || f->pos > 0)
+		req.headers[h++] = range;
+	req.headers[h] = match;
+	req.progress = progress;
+	req.mark = mark;
+	struct aero_s3_response res;
+	int rc = aero_s3_perform(s3, &req, &res) < 0 ? AERO_STORE_ERROR : AERO_STORE_OK;
+	free(match);
+	if (rc != AERO_STORE_OK)
+		return rc;
+	if (res.status == 0 && res.written > 0 && res.etag[0] != '\0' && aero_s3_retryable(&res)) {
+		/* perform tried it AERO_S3_TRIES times; one that brought bytes
+		 * goes on from there, as often as it takes: the object is
+		 * finite, so this ends. */
+		f->pos += res.written;
+		(void)snprintf(f->etag, sizeof(f->etag), "%s", res.etag);
+		rc = 1;
+	} else if (res.status == 412) {
+		rc = changed(s3, key);
+	} else if (res.status == 416) {
+		rc = get_past_end(s3, key, f);
+	} else if (res.status == 200 && f->pos > 0) {
+		aero_error_set("the S3 endpoint %s ignored a Range header; it cannot resume",
+		               s3->conf.endpoint);
+		rc = AERO_STORE_ERROR;
+	} else if (res.status != 200 && res.status != 206) {
+		rc = aero_s3_fail(s3, &req, &res);
+	} else {
+		f->pos += res.written;
+		f->total = res.status == 206 && res.has_total ? res.total : f->pos;
+		(void)snprintf(f->etag, sizeof(f->etag), "%s", res.etag);
+	}
+	aero_s3_response_free(&res);
+	return rc;
 }
 
 int aero_s3_get_fd(void *state, const char *key, int fd, uint64_t offset, const char *if_match,
@@ -138,89 +208,40 @@ int aero_s3_get_fd(void *state, const char *key, int fd, uint64_t offset, const 
 	struct aero_s3 *s3 = state;
 	if (aero_s3_key_check(key) != AERO_STORE_OK)
 		return AERO_STORE_ERROR;
-	if (if_match != NULL && (strlen(if_match) >= sizeof(st->etag) ||
-	                         strpbrk(if_match, "\r\n") != NULL || if_match[0] == '\0')) {
-		aero_error_set("'%s' is not an ETag from this store", if_match);
-		return AERO_STORE_ERROR;
-	}
-	const bool parallel = s3->conf.concurrency > 1;
-	const uint64_t chunk = s3->conf.part_size;
-	char etag[sizeof(st->etag)];
-	(void)snprintf(etag, sizeof(etag), "%s", if_match != NULL ? if_match : "");
-	uint64_t pos = offset, mark = offset;
-	/* The first range, resumed from where it broke off while it makes headway. */
-	for (unsigned tries = 1;; tries++) {
-		char range[RANGE_LINE];
-		char *match = etag[0] != '\0' ? if_match_line(etag) : NULL;
-		if (etag[0] != '\0' && match == NULL)
-			return aero_error_set("out of memory");
-		if (parallel)
-			(void)snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-%" PRIu64,
-			               pos, pos + chunk - 1);
-		else
-			(void)snprintf(range, sizeof(range), "Range: bytes=%" PRIu64 "-", pos);
-		struct aero_s3_request req = get_request(key, fd, pos);
-		size_t h = 0;
-		if (parallel || pos > 0)
-			req.headers[h++] = range;
-		req.headers[h] = match;
-		req.progress = progress;
-		req.mark = &mark;
-		struct aero_s3_response res;
-		const int perform_rc = aero_s3_perform(s3, &req, &res);
-		free(match);
-		if (perform_rc < 0)
+	struct first f = {.pos = offset};
+	if (if_match != NULL) {
+		if (strlen(if_match) >= sizeof(f.etag) || strpbrk(if_match, "\r\n") != NULL ||
+		    if_match[0] == '\0') {
+			aero_error_set("'%s' is not an ETag from this store", if_match);
 			return AERO_STORE_ERROR;
-		int rc = 1; /* 1: go on below */
-		if (res.status == 0 && res.written > 0 && res.etag[0] != '\0' &&
-		    tries < AERO_S3_TRIES && aero_s3_retryable(&res)) {
-			pos += res.written;
-			(void)snprintf(etag, sizeof(etag), "%s", res.etag);
-			rc = 2; /* resume */
-		} else if (res.status == 412) {
-			rc = changed(s3, key);
-		} else if (res.status == 416) {
-			rc = get_past_end(s3, key, pos, etag[0] != '\0' ? etag : NULL, st);
-		} else if (res.status == 200 && pos > 0) {
-			aero_error_set(
-			        "the S3 endpoint %s ignored a Range header; it cannot resume",
-			        s3->conf.endpoint);
-			rc = AERO_STORE_ERROR;
-		} else if (res.status != 200 && res.status != 206) {
-			rc = aero_s3_fail(s3, &req, &res);
 		}
-		if (rc != 1) {
-			aero_s3_response_free(&res);
-			if (rc == 2)
-				continue;
-			return rc;
-		}
-		pos += res.written;
-		const uint64_t total = res.status == 206 && res.has_total ? res.total : pos;
-		(void)snprintf(etag, sizeof(etag), "%s", res.etag);
-		aero_s3_response_free(&res);
-		rc = AERO_STORE_OK;
-		if (pos < total) {
-			if (etag[0] == '\0') {
-				aero_error_set(
-				        "S3 gave no ETag for s3://%s/%s%s, which a download in "
-				        "parts needs",
-				        s3->conf.bucket, s3->conf.prefix, key);
-				return AERO_STORE_ERROR;
-			}
-			struct download dl = {.s3 = s3,
-			                      .key = key,
-			                      .fd = fd,
-			                      .start = pos,
-			                      .total = total,
-			                      .chunk = chunk,
-			                      .progress = progress};
-			rc = get_rest(&dl, etag);
-		}
-		if (rc == AERO_STORE_OK && st != NULL) {
-			st->size = total;
-			(void)snprintf(st->etag, sizeof(st->etag), "%s", etag);
-		}
-		return rc;
+		(void)snprintf(f.etag, sizeof(f.etag), "%s", if_match);
 	}
+	uint64_t mark = offset;
+	int rc;
+	do
+		rc = first_try(s3, key, fd, &f, progress, &mark);
+	while (rc == 1);
+	if (rc == AERO_STORE_OK && f.pos < f.total) {
+		if (f.etag[0] == '\0') {
+			aero_error_set(
+			        "S3 gave no ETag for s3://%s/%s%s, which a download in parts "
+			        "needs",
+			        s3->conf.bucket, s3->conf.prefix, key);
+			return AERO_STORE_ERROR;
+		}
+		struct download dl = {.s3 = s3,
+		                      .key = key,
+		                      .fd = fd,
+		                      .start = f.pos,
+		                      .total = f.total,
+		                      .chunk = range_size(s3, f.total - f.pos),
+		                      .progress = progress};
+		rc = get_rest(&dl, f.etag);
+	}
+	if (rc == AERO_STORE_OK && st != NULL) {
+		st->size = f.total;
+		(void)snprintf(st->etag, sizeof(st->etag), "%s", f.etag);
+	}
+	return rc;
 }

@@ -64,12 +64,12 @@ static char *build_url(const struct aero_s3 *s3, const struct aero_s3_request *r
 	 * need "/" as their path. */
 	const char *slash = req->key != NULL || !s3->conf.path_style ? "/" : "";
 	const char *query = req->query != NULL ? req->query : "";
-	const size_t len = strlen(s3->base) + strlen(slash) + (path != NULL ? strlen(path) : 0) +
-	                   strlen(query) + 2;
+	const size_t len = strlen(s3->conf.base) + strlen(slash) +
+	                   (path != NULL ? strlen(path) : 0) + strlen(query) + 2;
 	char *url = malloc(len);
 	if (url != NULL)
-		(void)snprintf(url, len, "%s%s%s%s%s", s3->base, slash, path != NULL ? path : "",
-		               query[0] != '\0' ? "?" : "", query);
+		(void)snprintf(url, len, "%s%s%s%s%s", s3->conf.base, slash,
+		               path != NULL ? path : "", query[0] != '\0' ? "?" : "", query);
 	free(path);
 	return url;
 }
@@ -394,12 +394,29 @@ bool aero_s3_retryable(const struct aero_s3_response *res)
 	       (res->status >= 500 && res->status != 501);
 }
 
+/* Jitter keeps parallel parts, and processes, from retrying in step. It
+ * needs no secrecy, only a different start in each process: xorshift64. */
+static uint64_t jitter_next(void)
+{
+	static _Thread_local uint64_t state;
+	if (state == 0) {
+		struct timespec ts;
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		state = ((uint64_t)ts.tv_nsec << 24) ^ ((uint64_t)getpid() << 8) ^
+		        (uint64_t)ts.tv_sec;
+		state |= 1;
+	}
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state;
+}
+
 long aero_s3_backoff_ms(unsigned tries)
 {
 	const unsigned shift = tries < 6 ? tries : 6;
 	const long base = 100L << shift;
-	/* Jitter keeps parallel parts from retrying in step; not for secrecy. */
-	return base / 2 + (long)(random() % (base / 2 + 1)); // NOLINT(cert-msc30-c,cert-msc50-cpp)
+	return base / 2 + (long)(jitter_next() % (uint64_t)(base / 2 + 1));
 }
 
 int aero_s3_perform(struct aero_s3 *s3, const struct aero_s3_request *req,
@@ -412,10 +429,11 @@ int aero_s3_perform(struct aero_s3 *s3, const struct aero_s3_request *req,
 			return -1;
 		const CURLcode rc = curl_easy_perform(s3->curl);
 		aero_s3_transfer_end(&t, rc);
-		*res = t.res;
-		if (tries >= AERO_S3_TRIES || res->written > 0 || !aero_s3_retryable(res))
+		if (tries >= AERO_S3_TRIES || t.res.written > 0 || !aero_s3_retryable(&t.res)) {
+			*res = t.res;
 			return 0;
-		aero_s3_response_free(res);
+		}
+		aero_s3_response_free(&t.res);
 		const long ms = aero_s3_backoff_ms(tries - 1);
 		const struct timespec pause = {.tv_sec = ms / 1000,
 		                               .tv_nsec = (ms % 1000) * 1000000L};

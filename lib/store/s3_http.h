@@ -22,9 +22,9 @@
 /* An open s3:// store. */
 struct aero_s3 {
 	struct aero_s3_conf conf;
-	char *base;  /* "{endpoint}/{bucket}" or "https://{bucket}.s3.{region}.amazonaws.com" */
-	CURL *curl;  /* kept between requests, so that connections are reused */
-	char *token; /* "x-amz-security-token: ..." or NULL */
+	CURL *curl;       /* kept between requests, so that connections are reused */
+	char *token;      /* "x-amz-security-token: ..." or NULL */
+	bool bucket_seen; /* the bucket answered once: a 404 is then about a key */
 };
 
 struct aero_s3_request {

@@ -167,10 +167,9 @@ static int upload_begin(struct upload *up)
 		return AERO_STORE_ERROR;
 	int rc = AERO_STORE_OK;
 	char *id = NULL;
-	if (res.status != 200 || res.body == NULL)
-		rc = aero_s3_fail(up->s3, &req, &res);
-	else if ((id = aero_s3_xml_text(res.body, res.body + res.len, "UploadId")) == NULL ||
-	         id[0] == '\0')
+	if (res.status == 200 && res.body != NULL)
+		id = aero_s3_xml_text(res.body, res.body + res.len, "UploadId");
+	if (id == NULL || id[0] == '\0')
 		rc = aero_s3_fail(up->s3, &req, &res);
 	else if ((up->upload_id = aero_s3_escape(id, false)) == NULL)
 		rc = aero_error_set("out of memory");

@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from helpers.motoserver import MotoServer, base_env, free_port, missing_programs
+from helpers.motoserver import FaultProxy, MotoServer, base_env, free_port, missing_programs
 
 BUCKET = "aero-test"
 KIB = 1024
@@ -530,3 +530,45 @@ def test_s3_tls_is_verified(tls_moto, aero_init, tmp_path):
     res = subprocess.run([aero_init, "store", "ls", "s3://" + BUCKET], env=env,
                          capture_output=True)
     assert res.returncode == 6, res.stderr  # TLS passed; the bucket is not on this server
+
+
+@pytest.fixture
+def proxy(moto):
+    p = FaultProxy(moto.port)
+    yield p
+    p.stop()
+
+
+def test_s3_transient_failures_are_retried(s3, proxy, tmp_path):
+    """Every request's first try fails (a 503, a dropped connection, or half a
+    body): puts, parts, listings, parallel and single-stream gets (which go on
+    from the byte they reached) all succeed."""
+    env = dict(SMALL_PARTS, AWS_ENDPOINT_URL=proxy.endpoint)
+    big = data_file(tmp_path / "big", MULTIPART_SIZE, seed=11)
+    small = data_file(tmp_path / "small", 3 * MIB, seed=12)
+    s3.ok("put", "big", str(big), "--if-absent", env=env)
+    s3.ok("put", "small", str(small), env=env)
+    assert json.loads(s3.ok("head", "small", env=env).stdout)["size"] == 3 * MIB
+    assert s3.ok("ls", env=dict(env, AERO_S3_MAX_KEYS="1")).stdout.decode().splitlines() == [
+        "%d big" % MULTIPART_SIZE, "%d small" % (3 * MIB)]
+    s3.ok("get", "big", str(tmp_path / "out-big"), env=env)
+    assert read(tmp_path / "out-big") == read(big)
+    res = s3.ok("get", "small", str(tmp_path / "out-small"), "-v",
+                env=dict(env, AERO_S3_CONCURRENCY="1"))
+    assert read(tmp_path / "out-small") == read(small)
+    assert moved_bytes(res.stderr) == 3 * MIB  # the resumed half is not counted twice
+    s3.ok("rm", "small", env=env)
+    assert all(proxy.faults.values()), proxy.faults
+
+
+def test_s3_lasting_failures_give_up(s3, moto, tmp_path):
+    proxy = FaultProxy(moto.port, always=True)
+    try:
+        start = time.monotonic()
+        res = s3.run("put", "k", str(data_file(tmp_path / "src", 2 * MIB)),
+                     env=dict(SMALL_PARTS, AWS_ENDPOINT_URL=proxy.endpoint))
+        assert res.returncode == 125 and b"503 SlowDown" in res.stderr, res.stderr
+        assert proxy.faults["503"] == 4  # AERO_S3_TRIES, then no more
+        assert time.monotonic() - start < 10
+    finally:
+        proxy.stop()

@@ -142,3 +142,89 @@ class MotoServer:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+class FaultProxy:
+    """An HTTP proxy in front of moto (signatures off) that fails the first
+    try of every distinct request: an object's GET with half its body and a
+    dropped connection, anything else with a 503 SlowDown or a dropped
+    connection in turn; or, with always=True, answers every request with a 503."""
+
+    def __init__(self, upstream_port, always=False):
+        import http.client
+        import http.server
+        import threading
+
+        proxy = self
+        self.seen = set()
+        self.faults = {"503": 0, "drop": 0, "half": 0}
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # answers Expect: 100-continue
+
+            def log_message(self, *args):
+                pass
+
+            def handle_one(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                ident = (self.command, self.path, self.headers.get("Range"))
+                with proxy.lock:
+                    first = ident not in proxy.seen
+                    proxy.seen.add(ident)
+                    kind = None
+                    if always:
+                        kind = "503"
+                    elif first and self.command == "GET" and "?" not in self.path:
+                        kind = "half"  # an object's bytes: half, then nothing
+                    elif first:
+                        kind = "drop" if len(proxy.seen) % 2 else "503"
+                    if kind:
+                        proxy.faults[kind] += 1
+                if kind == "drop":
+                    self.close_connection = True
+                    return
+                if kind == "503":
+                    answer = (b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
+                              b"<Message>Please reduce your request rate.</Message></Error>")
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(answer)
+                    self.close_connection = True
+                    return
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("expect", "connection", "content-length")}
+                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                conn.close()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length",
+                                         "server", "date"):
+                        self.send_header(k, v)
+                length = (resp.getheader("Content-Length", "0") if self.command == "HEAD"
+                          else str(len(data)))
+                self.send_header("Content-Length", length)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data[:len(data) // 2] if kind == "half" else data)
+                self.close_connection = True
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

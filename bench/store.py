@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Store transfers: `aero-init store put` and `get` of a 1 GiB file (256 MiB
+with BENCH_QUICK=1) against `aws s3 cp` of the same file, both to one
+moto_server on this machine, in interleaved rounds. Reports the ratio of the
+times (ours / aws; lower is better, below 1 is faster than the aws CLI), per
+round and the median; each download is checked against the file.
+
+Both clients use their default part sizes and concurrency (ours: 64 MiB
+threshold, 8 MiB parts, 8 at once; the aws CLI: 8 MiB, 8 MiB, 10). moto is
+one Python process, so these ratios say how the clients compare on the same
+server, not what S3 itself would do.
+
+Usage: bench/store.py [AERO_INIT] [ROUNDS]"""
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+from helpers.motoserver import MotoServer, base_env, missing_programs  # noqa: E402
+
+BUCKET = "aero-bench"
+
+
+def make_file(path, size):
+    """size pseudo-random bytes (not compressible, cheap to make)."""
+    block = os.urandom(1 << 20)
+    digest = hashlib.sha256()
+    with open(path, "wb") as f:
+        for i in range(size >> 20):
+            chunk = hashlib.sha256(b"%d" % i).digest() + block[32:]
+            f.write(chunk)
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def timed(cmd, env):
+    start = time.monotonic()
+    res = subprocess.run(cmd, env=env, capture_output=True)
+    took = time.monotonic() - start
+    if res.returncode != 0:
+        raise SystemExit("bench/store: %s failed: %s" % (" ".join(cmd[:4]),
+                                                         res.stderr.decode(errors="replace")))
+    return took
+
+
+def main():
+    aero_init = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/static/aero-init")
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    size = (256 if os.environ.get("BENCH_QUICK") == "1" else 1024) << 20
+    missing = missing_programs()
+    if missing:
+        print("bench/store: skipped: %s not installed" % " and ".join(missing))
+        return
+    work = tempfile.mkdtemp(prefix="aero-bench-store-",
+                            dir=os.environ.get("BENCH_DIR") or None)
+    server = MotoServer(work)
+    try:
+        server.wait_ready()
+        server.aws("s3", "mb", "s3://" + BUCKET)
+        src = os.path.join(work, "data")
+        want = make_file(src, size)
+        env = base_env(work)
+        env.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"})
+        aws = ["aws", "--endpoint-url", server.endpoint, "s3", "cp", "--only-show-errors"]
+        url = "s3://" + BUCKET
+        print("bench/store: %d MiB, put and get, aero-init store vs aws s3 cp, moto_server, "
+              "%d interleaved rounds" % (size >> 20, rounds))
+        put_ratios, get_ratios = [], []
+        for r in range(rounds):
+            ours_put = timed([aero_init, "store", "put", url, "ours", src], env)
+            aws_put = timed(aws + [src, "%s/aws" % url], env)
+            out = os.path.join(work, "out")
+            ours_get = timed([aero_init, "store", "get", url, "aws", out], env)
+            assert sha256_of(out) == want, "aero-init store get returned other bytes"
+            os.unlink(out)
+            aws_get = timed(aws + ["%s/ours" % url, out], env)
+            assert sha256_of(out) == want, "the aws CLI read other bytes than we wrote"
+            os.unlink(out)
+            for key in ("ours", "aws"):
+                subprocess.run([aero_init, "store", "rm", url, key], env=env, check=True)
+            put_ratios.append(ours_put / aws_put)
+            get_ratios.append(ours_get / aws_get)
+            print("  round %d: put %.2f, get %.2f (ours/aws time)"
+                  % (r + 1, put_ratios[-1], get_ratios[-1]))
+        print("bench/store: median ours/aws time: put %.2f, get %.2f (lower is better)"
+              % (statistics.median(put_ratios), statistics.median(get_ratios)))
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
