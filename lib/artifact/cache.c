@@ -368,8 +368,10 @@ int aero_cache_object_get(struct aero_cache *cache, struct aero_store *store, co
 	return rc;
 }
 
-int aero_cache_object_used(const char *cache, const char sha256[65], struct timespec *ctime)
+int aero_cache_object_used(const char *cache, const char sha256[65], uint64_t size,
+                           struct timespec *ctime)
 {
+	*ctime = (struct timespec){0, 0};
 	char *path = aero_cache_object_path(cache, sha256);
 	if (path == NULL)
 		return aero_error_set("out of memory");
@@ -378,7 +380,9 @@ int aero_cache_object_used(const char *cache, const char sha256[65], struct time
 	(void)utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
 	struct stat st;
 	int rc = 0;
-	if (stat(path, &st) < 0)
+	if ((int64_t)size < AERO_STATINDEX_MIN_SIZE)
+		rc = 0; /* never recorded: hashed on every use */
+	else if (stat(path, &st) < 0)
 		rc = aero_error_set("cached object %s vanished while in use: %s", path,
 		                    strerror(errno));
 	else {

@@ -395,11 +395,20 @@ def test_flipped_byte_in_cached_object_is_detected_and_fetched_again(aero_init, 
     os.utime(obj, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert os.stat(obj).st_mtime_ns == before.st_mtime_ns and sha256(obj) != digest
 
+    # A small object (hashed on every use, never recorded), damaged too.
+    small = sha256(src / "a.csv")
+    small_obj = cache / "objects" / "sha256" / small[:2] / small[2:]
+    os.chmod(small_obj, 0o644)
+    small_obj.write_bytes(b"x,y\n6,6\n")
+    os.chmod(small_obj, 0o444)
+
     r = get(aero_init, env, "data", tmp_path / "second", check=False)
     assert r.returncode == 0, r.stderr
     assert "has bytes that hash to" in r.stderr and "fetching it again" in r.stderr
+    assert r.stderr.count("fetching it again") == 2, r.stderr
     assert sha256(tmp_path / "second" / "nested" / "deeper" / "weights.bin") == digest
-    assert sha256(obj) == digest
+    assert sha256(tmp_path / "second" / "a.csv") == small
+    assert sha256(obj) == digest and sha256(small_obj) == small
     # A get that finds nothing wrong says nothing; --verify hashes all again.
     r = get(aero_init, env, "data", tmp_path / "third", check=False, args=["--verify"])
     assert r.returncode == 0 and "fetching it again" not in r.stderr
@@ -540,20 +549,27 @@ def test_put_symlinks(aero_init, env, tmp_path):
 
 
 def test_index_spares_rehashing_unchanged_files(aero_init, env, tmp_path):
-    src = make_tree(tmp_path / "src")
-    r = put(aero_init, env, "data", src, check=False)
-    assert hashed(r.stderr) == (5, 0)
-    r = put(aero_init, env, "data", src, check=False)
-    assert hashed(r.stderr) == (0, 5)
-    # New bytes, same size, the mtime put back: the ctime still changes, so the
-    # file is hashed again (git's index compares ctime too).
-    path = src / "a.csv"
-    before = os.stat(path)
-    path.write_bytes(b"x,y\n9,9\n")
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("one.bin", "two.bin"):  # 64 KiB and more: worth a stat record
+        (src / name).write_bytes(os.urandom(100000))
+    (src / "small.txt").write_text("small files are always hashed\n")
     time.sleep(0.05)
     r = put(aero_init, env, "data", src, check=False)
-    assert hashed(r.stderr) == (1, 4)
+    assert hashed(r.stderr) == (3, 0)
+    r = put(aero_init, env, "data", src, check=False)
+    assert hashed(r.stderr) == (1, 2)
+    # New bytes, same size, the mtime put back: the ctime still changes, so the
+    # file is hashed again (git's index compares ctime too).
+    path = src / "one.bin"
+    before = os.stat(path)
+    with open(path, "r+b") as f:
+        f.write(b"changed")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    time.sleep(0.05)
+    r = put(aero_init, env, "data", src, check=False)
+    assert hashed(r.stderr) == (2, 1)
     assert json.loads(r.stdout)["version"] == 2
 
 
