@@ -46,6 +46,8 @@ int aero_dev_run(const struct aero_run_opts *opts)
 	        .git = &git,
 	        .seed = opts->seed,
 	        .tracker = opts->tracker,
+	        .overrides = opts->overrides,
+	        .override_count = opts->override_count,
 	        .dev = true,
 	};
 	if (rc == 0 &&

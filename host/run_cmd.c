@@ -15,6 +15,7 @@
 #include "run_opts.h"
 #include "runsdir.h"
 #include "status.h"
+#include "store.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -27,6 +28,8 @@
 /* Where the run directory and the artifact cache appear in the container. */
 #define CONTAINER_RUN_DIR "/aeromancy/run"
 #define CONTAINER_CACHE_DIR "/aeromancy/cache"
+/* A file:// store, mounted where the experiment's aero-init finds it. */
+#define CONTAINER_STORE_DIR "/aeromancy/store"
 
 /* The image's name from the checkout's directory, as Docker allows it. */
 static char *image_name(const struct aero_run_opts *o, const struct aero_git_facts *g)
@@ -144,8 +147,9 @@ struct run {
 	struct aero_engine *eng;
 	struct aero_context *ctx;
 	char *name, *tag, *image_id, *run_id, *runs, *run_dir, *cache_dir, *container;
+	char *store_url;
 	struct aero_env env;
-	char *binds[2];
+	char *binds[3];
 	cJSON *labels, *body;
 	int sigfd;
 };
@@ -164,8 +168,9 @@ static void run_free(struct run *r)
 	free(r->run_dir);
 	free(r->cache_dir);
 	free(r->container);
-	free(r->binds[0]);
-	free(r->binds[1]);
+	free(r->store_url);
+	for (size_t i = 0; i < sizeof(r->binds) / sizeof(r->binds[0]); i++)
+		free(r->binds[i]);
 	aero_env_free(&r->env);
 	cJSON_Delete(r->labels);
 	cJSON_Delete(r->body);
@@ -229,6 +234,30 @@ static char *bind_of(const char *host, const char *container)
 	return bind;
 }
 
+/* The store as the container reaches it: a file:// store's directory is
+ * mounted (made first, so that the engine does not make it as root); an s3://
+ * store is reached over the network with the AWS_* credentials passed by name. */
+static int store_for_container(struct run *r, const char **url)
+{
+	r->store_url = aero_store_default_url();
+	if (r->store_url == NULL) {
+		aero_error_set("out of memory");
+		return -AERO_EXIT_INTERNAL;
+	}
+	*url = r->store_url;
+	if (strncmp(r->store_url, "file://", 7) != 0)
+		return 0;
+	const char *dir = r->store_url + 7;
+	if (dir[0] != '/') {
+		aero_error_set("AERO_STORE='%s' needs an absolute path: file:///DIR", r->store_url);
+		return -AERO_EXIT_USAGE;
+	}
+	if (aero_mkdirs(dir) < 0 || (r->binds[2] = bind_of(dir, CONTAINER_STORE_DIR)) == NULL)
+		return -AERO_EXIT_INTERNAL;
+	*url = "file://" CONTAINER_STORE_DIR;
+	return 0;
+}
+
 /* The run's id and directories, its environment and the container's body. */
 static int prepare_run(struct run *r)
 {
@@ -242,6 +271,10 @@ static int prepare_run(struct run *r)
 	}
 	if (aero_mkdirs(r->run_dir) < 0 || aero_mkdirs(r->cache_dir) < 0)
 		return -AERO_EXIT_INTERNAL;
+	const char *store = NULL;
+	const int store_rc = store_for_container(r, &store);
+	if (store_rc < 0)
+		return store_rc;
 	const struct aero_run_facts facts = {
 	        .run_id = r->run_id,
 	        .run_dir = CONTAINER_RUN_DIR,
@@ -251,20 +284,24 @@ static int prepare_run(struct run *r)
 	        .image_name = r->tag,
 	        .seed = r->opts.seed,
 	        .tracker = r->opts.tracker,
+	        .store = store,
+	        .overrides = r->opts.overrides,
+	        .override_count = r->opts.override_count,
 	};
 	if (aero_env_add_run(&r->env, &facts) < 0 || aero_env_add_credentials(&r->env) < 0 ||
 	    aero_env_add_user(&r->env, r->opts.env) < 0)
 		return -AERO_EXIT_INTERNAL;
 	r->binds[0] = bind_of(r->run_dir, CONTAINER_RUN_DIR);
 	r->binds[1] = bind_of(r->cache_dir, CONTAINER_CACHE_DIR);
-	char **binds = calloc(2 + r->opts.mount_count, sizeof(char *));
+	const size_t own = r->binds[2] != NULL ? 3 : 2;
+	char **binds = calloc(own + r->opts.mount_count, sizeof(char *));
 	if (binds != NULL && r->binds[0] != NULL && r->binds[1] != NULL) {
-		binds[0] = r->binds[0];
-		binds[1] = r->binds[1];
+		for (size_t i = 0; i < own; i++)
+			binds[i] = r->binds[i];
 		for (size_t i = 0; i < r->opts.mount_count; i++)
-			binds[2 + i] = (char *)r->opts.mounts[i];
+			binds[own + i] = (char *)r->opts.mounts[i];
 		r->body = container_body(&r->opts, r->image_id, &r->env, binds,
-		                         2 + r->opts.mount_count, r->run_id);
+		                         own + r->opts.mount_count, r->run_id);
 	}
 	free(binds);
 	if (r->body == NULL) {

@@ -34,6 +34,31 @@ static int set_if(struct aero_env *env, const char *name, const char *value)
 	return value != NULL ? aero_env_set(env, name, value) : 0;
 }
 
+/* AERO_ARTIFACT_OVERRIDES=name=v3,other=sha256:... */
+static int add_overrides(struct aero_env *env, const struct aero_run_facts *f)
+{
+	if (f->override_count == 0)
+		return 0;
+	size_t len = 1;
+	for (size_t i = 0; i < f->override_count; i++)
+		len += strlen(f->overrides[i]) + 1;
+	char *list = malloc(len);
+	if (list == NULL)
+		return aero_error_set("out of memory");
+	size_t used = 0;
+	for (size_t i = 0; i < f->override_count; i++) {
+		if (i > 0)
+			list[used++] = ',';
+		const size_t n = strlen(f->overrides[i]);
+		memcpy(list + used, f->overrides[i], n);
+		used += n;
+	}
+	list[used] = '\0';
+	const int rc = aero_env_set(env, "AERO_ARTIFACT_OVERRIDES", list);
+	free(list);
+	return rc;
+}
+
 int aero_env_add_run(struct aero_env *env, const struct aero_run_facts *f)
 {
 	const struct aero_git_facts *g = f->git;
@@ -43,6 +68,7 @@ int aero_env_add_run(struct aero_env *env, const struct aero_run_facts *f)
 	    set_if(env, "AERO_IMAGE_ID", f->image_id) < 0 ||
 	    set_if(env, "AERO_IMAGE_NAME", f->image_name) < 0 ||
 	    set_if(env, "AERO_SEED", f->seed) < 0 || set_if(env, "AERO_TRACKER", f->tracker) < 0 ||
+	    set_if(env, "AERO_STORE", f->store) < 0 || add_overrides(env, f) < 0 ||
 	    (f->dev && aero_env_set(env, "AERO_DEV", "1") < 0))
 		return -1;
 	if (g == NULL || g->commit[0] == '\0')

@@ -23,6 +23,9 @@ struct aero_run_facts {
 	const struct aero_git_facts *git;
 	const char *image_id, *image_name;
 	const char *seed, *tracker;
+	const char *store;            /* the store's URL as the experiment reaches it */
+	const char *const *overrides; /* --artifact-override NAME=VERSION */
+	size_t override_count;
 	bool dev;
 };
 

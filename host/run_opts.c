@@ -5,6 +5,7 @@
 #include "parse.h"
 #include "status.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ static void run_usage(FILE *out)
 	      "  -e, --env NAME[=VALUE]  set a variable; NAME alone passes the host's value\n"
 	      "      --mount HOST:PATH[:ro]  bind-mount a host directory\n"
 	      "      --seed N            the base seed (AERO_SEED)\n"
+	      "      --artifact-override NAME=VERSION  get VERSION (v3, 3, latest or\n"
+	      "                          sha256:...) whenever the run asks for NAME\n"
 	      "      --tracker NAME      where aero-init sends the run (AERO_TRACKER)\n"
 	      "      --keep              keep the container after the run\n"
 	      "      --build-only        check and build the image, print its id, run nothing\n"
@@ -88,11 +91,32 @@ enum {
 	OPT_BUILD_NETWORK,
 	OPT_MOUNT,
 	OPT_SEED,
+	OPT_OVERRIDE,
 	OPT_TRACKER,
 	OPT_KEEP,
 	OPT_BUILD_ONLY,
 	OPT_INIT
 };
+
+/* NAME=VERSION: an artifact name and v3, 3, latest or sha256:HEX; no commas,
+ * which separate them in AERO_ARTIFACT_OVERRIDES. */
+static bool override_ok(const char *text)
+{
+	const char *eq = strchr(text, '=');
+	if (eq == NULL || eq == text || strchr(text, ',') != NULL)
+		return false;
+	for (const char *p = text; p < eq; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+			return false;
+	const char *version = eq + 1;
+	if (strcmp(version, "latest") == 0)
+		return true;
+	if (strncmp(version, "sha256:", 7) == 0)
+		return strlen(version + 7) == 64 && strspn(version + 7, "0123456789abcdef") == 64;
+	if (*version == 'v')
+		version++;
+	return *version != '\0' && strspn(version, "0123456789") == strlen(version);
+}
 
 static int usage_error(const char *what, const char *value)
 {
@@ -121,6 +145,14 @@ static int take(int c, struct aero_run_opts *o)
 			return usage_error(
 			        "--mount takes HOST:PATH[:ro] with an absolute HOST, not", optarg);
 		return append(&o->mounts, &o->mount_count, optarg) == 0 ? 0 : -AERO_EXIT_INTERNAL;
+	case OPT_OVERRIDE:
+		if (!override_ok(optarg))
+			return usage_error(
+			        "--artifact-override takes NAME=VERSION (v3, 3, latest or "
+			        "sha256:HEX), not",
+			        optarg);
+		return append(&o->overrides, &o->override_count, optarg) == 0 ? 0
+		                                                              : -AERO_EXIT_INTERNAL;
 	case OPT_ALLOW_UNPUSHED:
 		o->allow_unpushed = true;
 		return 0;
@@ -186,6 +218,7 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 	        {"build-network", required_argument, NULL, OPT_BUILD_NETWORK},
 	        {"mount", required_argument, NULL, OPT_MOUNT},
 	        {"seed", required_argument, NULL, OPT_SEED},
+	        {"artifact-override", required_argument, NULL, OPT_OVERRIDE},
 	        {"tracker", required_argument, NULL, OPT_TRACKER},
 	        {"keep", no_argument, NULL, OPT_KEEP},
 	        {"build-only", no_argument, NULL, OPT_BUILD_ONLY},
@@ -231,5 +264,6 @@ void aero_run_opts_free(struct aero_run_opts *opts)
 {
 	free(opts->env);
 	free(opts->mounts);
-	opts->env = opts->mounts = NULL;
+	free(opts->overrides);
+	opts->env = opts->mounts = opts->overrides = NULL;
 }

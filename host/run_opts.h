@@ -20,6 +20,8 @@ struct aero_run_opts {
 	size_t env_count;
 	const char **mounts; /* --mount HOST:CONTAINER[:ro] */
 	size_t mount_count;
+	const char **overrides; /* --artifact-override NAME=VERSION */
+	size_t override_count;
 	bool allow_unpushed, dev, keep, quiet;
 	bool build_only; /* --build-only: check, build, print the image's id */
 	char **command;  /* after "--"; NULL with --build-only */

@@ -1,8 +1,10 @@
 #include "channel.h"
 
+#include "artifact_serve.h"
 #include "error.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -43,8 +45,10 @@ struct client {
 	bool discarding;  /* inside a message that was too long: skip to its newline */
 	char *out;        /* answers not yet sent */
 	size_t out_len, out_cap;
-	bool deaf;   /* it stopped reading: answers are dropped, its records still kept */
-	bool closed; /* the client hung up: drop it once its data is handled */
+	bool deaf;       /* it stopped reading: answers are dropped, its records still kept */
+	bool closed;     /* the client hung up: drop it once its data is handled */
+	bool handed_off; /* an artifact worker answers it now and owns its socket */
+	int passed[2];   /* stdout and stderr it passed (SCM_RIGHTS), or -1 */
 };
 
 struct aero_channel {
@@ -57,6 +61,7 @@ struct aero_channel {
 	unsigned long errors;
 	char *buf; /* a client's carry, then what one read brings */
 	size_t buf_cap;
+	struct aero_artifact_workers *workers;
 };
 
 static int socket_path(struct aero_channel *ch, const char *run_dir)
@@ -91,6 +96,11 @@ int aero_channel_open(struct aero_channel **out, const char *run_dir, struct aer
 		return aero_error_set("out of memory");
 	ch->listen_fd = -1;
 	ch->spool = spool;
+	ch->workers = aero_artifact_workers_new(run_dir);
+	if (ch->workers == NULL) {
+		free(ch);
+		return aero_error_set("out of memory");
+	}
 	if (socket_path(ch, run_dir) < 0 || ch->path == NULL) {
 		aero_channel_close(ch);
 		return -1;
@@ -228,8 +238,12 @@ static const char *merge_values(struct aero_channel *ch, const struct aero_json_
 	}
 	if (!tags && !notes) {
 		const bool summary = aero_json_string_is(m[TYPE].value, m[TYPE].len, "summary");
-		*rc = aero_spool_merge(ch->spool, summary ? "summary.json" : "config.json",
-		                       cJSON_GetObjectItemCaseSensitive(msg, "data"));
+		cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
+		/* A secret's value is never written, so never sent to a tracker. */
+		*rc = aero_json_redact_secrets(data) < 0
+		              ? aero_error_set("out of memory")
+		              : aero_spool_merge(ch->spool,
+		                                 summary ? "summary.json" : "config.json", data);
 		cJSON_Delete(msg);
 		return NULL;
 	}
@@ -256,6 +270,38 @@ static const char *merge_values(struct aero_channel *ch, const struct aero_json_
 	return problem;
 }
 
+static void close_passed(struct client *c)
+{
+	for (int i = 0; i < 2; i++) {
+		if (c->passed[i] >= 0)
+			(void)close(c->passed[i]);
+		c->passed[i] = -1;
+	}
+}
+
+/* An artifact request: a worker does it and answers the client when done;
+ * the connection is the worker's from now on (doc/channel.md). */
+static const char *start_artifact_worker(struct aero_channel *ch, struct client *c,
+                                         const char *line, size_t len)
+{
+	struct ucred cred = {.uid = getuid(), .gid = getgid()};
+	socklen_t cred_len = sizeof(cred);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0)
+		aero_log_debug("no credentials for an artifact client: %s", strerror(errno));
+	cJSON *msg = cJSON_ParseWithLength(line, len);
+	if (msg == NULL)
+		return "out of memory";
+	const char *problem = aero_artifact_workers_start(ch->workers, msg, c->fd, c->passed[0],
+	                                                  c->passed[1], cred.uid, cred.gid);
+	cJSON_Delete(msg);
+	c->passed[0] = c->passed[1] = -1; /* closed by the call, in every case */
+	if (problem == NULL) {
+		c->handed_off = true;
+		c->closed = true;
+	}
+	return problem;
+}
+
 /* One message (len bytes, no newline): validate, write to the spool, answer. */
 static void handle_message(struct aero_channel *ch, struct client *c, const char *line, size_t len)
 {
@@ -268,21 +314,23 @@ static void handle_message(struct aero_channel *ch, struct client *c, const char
 	if (aero_json_scan_object(line, len, m, MEMBERS) < 0)
 		rc = -1; /* not JSON, not an object, or a member twice: aero_error says */
 	else if (m[TYPE].kind != AERO_JSON_STRING)
-		problem = "no \"type\" (log, summary, config, tags or notes)";
+		problem = "no \"type\" (log, summary, config, tags, notes or artifact)";
 	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "log"))
 		problem = log_row(ch, m, &rc);
+	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "artifact"))
+		problem = start_artifact_worker(ch, c, line, len);
 	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "summary") ||
 	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "config") ||
 	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "tags") ||
 	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "notes"))
 		problem = merge_values(ch, m, line, len, &rc);
 	else
-		problem = "unknown \"type\" (use log, summary, config, tags or notes)";
+		problem = "unknown \"type\" (use log, summary, config, tags, notes or artifact)";
 	if (problem != NULL)
 		refuse(ch, c, problem);
 	else if (rc < 0)
 		refuse(ch, c, aero_error_last());
-	else
+	else if (!c->handed_off)
 		queue_answer(c, answer_ok, sizeof(answer_ok) - 1);
 }
 
@@ -315,7 +363,7 @@ static void handle_lines(struct aero_channel *ch, struct client *c, char *text, 
 			backed_up = true;
 			break;
 		}
-		const char *nl = memchr(text + start, '\n', len - start);
+		const char *nl = c->handed_off ? NULL : memchr(text + start, '\n', len - start);
 		if (nl == NULL)
 			break;
 		const size_t line_len = (size_t)(nl - text) - start;
@@ -371,6 +419,39 @@ static void write_client(struct client *c)
 	c->out_len -= sent;
 }
 
+/* One read from the client; descriptors it passes along (an artifact
+ * request's stdout and stderr) are kept for its request. */
+static ssize_t receive(struct client *c, void *buf, size_t len)
+{
+	union {
+		char bytes[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = control.bytes,
+	                     .msg_controllen = sizeof(control.bytes)};
+	const ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n < 0 || msg.msg_controllen == 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		const size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		close_passed(c);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (i < 2)
+				c->passed[i] = fd;
+			else
+				(void)close(fd);
+		}
+	}
+	return n;
+}
+
 /* Reads from the client, up to max_reads times, and handles what it sent,
  * each read's lines as one batch; marks it closed when it hung up. Whether it
  * got anything done. */
@@ -387,7 +468,7 @@ static bool read_client(struct aero_channel *ch, struct client *c, int max_reads
 			memcpy(ch->buf, c->carry, c->carry_len);
 		size_t len = c->carry_len;
 		if (!c->carry_lines) {
-			const ssize_t n = read(c->fd, ch->buf + len, READ_SIZE);
+			const ssize_t n = receive(c, ch->buf + len, READ_SIZE);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -418,7 +499,7 @@ static void accept_clients(struct aero_channel *ch)
 			return;
 		}
 		ch->clients = bigger;
-		ch->clients[ch->count++] = (struct client){.fd = fd};
+		ch->clients[ch->count++] = (struct client){.fd = fd, .passed = {-1, -1}};
 	}
 }
 
@@ -428,7 +509,9 @@ static void drop_closed(struct aero_channel *ch)
 	for (size_t i = 0; i < ch->count; i++) {
 		struct client *c = &ch->clients[i];
 		if (c->closed) {
-			close(c->fd);
+			if (!c->handed_off)
+				close(c->fd);
+			close_passed(c);
 			free(c->carry);
 			free(c->out);
 		} else {
@@ -498,5 +581,11 @@ void aero_channel_close(struct aero_channel *ch)
 	free(ch->path);
 	free(ch->private_dir);
 	free(ch->buf);
+	aero_artifact_workers_free(ch->workers);
 	free(ch);
+}
+
+bool aero_channel_child_ended(struct aero_channel *ch, pid_t pid, int wait_status)
+{
+	return ch != NULL && aero_artifact_workers_reaped(ch->workers, pid, wait_status);
 }

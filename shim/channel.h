@@ -7,7 +7,9 @@
 #include "spool.h"
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The longest message accepted, newline excluded. */
 #define AERO_CHANNEL_MAX_MESSAGE ((size_t)1024 * 1024)
@@ -30,6 +32,10 @@ void aero_channel_drain(struct aero_channel *channel);
 
 /* How many messages were refused. */
 unsigned long aero_channel_errors(const struct aero_channel *channel);
+
+/* A child of aero-init ended: when it was an artifact worker, its client is
+ * told and true returned. */
+bool aero_channel_child_ended(struct aero_channel *channel, pid_t pid, int wait_status);
 
 /* Closes every connection and the socket, and removes it. */
 void aero_channel_close(struct aero_channel *channel);

@@ -5,7 +5,7 @@
 #ifndef AERO_SHIM_CONSOLE_H
 #define AERO_SHIM_CONSOLE_H
 
-#include "spawn.h"
+#include "experiment_spawn.h"
 
 #include <poll.h>
 #include <stddef.h>

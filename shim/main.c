@@ -8,6 +8,7 @@
 #include "log_cmd.h"
 #include "options.h"
 #include "rundir.h"
+#include "store_cmd.h"
 #include "supervise.h"
 #include "sync_cmd.h"
 #include "version.h"
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 		return aero_diff_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "log") == 0)
 		return aero_log_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "store") == 0)
+		return aero_store_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "sync") == 0)
 		return aero_sync_main(argc - 1, argv + 1);
 	if (aero_init_options_parse(&opts, argc, argv) < 0) {

@@ -429,6 +429,7 @@ void aero_init_options_usage(FILE *out)
 	      "       aero-init capture [--root DIR] [-o FILE] [--env NAME]...\n"
 	      "       aero-init diff [--json] A.json B.json\n"
 	      "       aero-init log [--step N] [--summary | --config] KEY=VALUE...\n"
+	      "       aero-init store put|get|head|ls|cat|rm URL [KEY] [FILE] [OPTIONS]\n"
 	      "       aero-init sync [--tracker LIST] [--timeout DURATION] RUN_DIR\n"
 	      "\n"
 	      "Runs COMMAND as the experiment under a supervisor fit to be PID 1: it reaps\n"

@@ -13,10 +13,10 @@
 #include "courier.h"
 #include "descendants.h"
 #include "error.h"
+#include "experiment_spawn.h"
 #include "log.h"
 #include "prepare.h"
 #include "signame.h"
-#include "spawn.h"
 #include "spool.h"
 #include "sysmetrics.h"
 
@@ -171,7 +171,7 @@ static void reap(struct supervisor *s)
 				s->child_status = status;
 				aero_log_info("main process %d ended with status %d", (int)pid,
 				              aero_exit_status(s->opts, status));
-			} else {
+			} else if (!aero_channel_child_ended(s->channel, pid, status)) {
 				aero_log_debug("reaped process %d", (int)pid);
 			}
 			continue;

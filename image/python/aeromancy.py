@@ -7,6 +7,8 @@ trackers. Standard library only; the channel is described in doc/channel.md.
     for step in range(100):
         aeromancy.log({"loss": loss}, step=step)
     aeromancy.summary({"best_loss": best})
+    data = aeromancy.use_artifact("mnist:v3", "data/")     # an input of the run
+    aeromancy.log_artifact("model", "out/model.pt")        # an output, versioned
 
 Each call returns once aero-init has written the record to disk. Outside
 aero-init (no AERO_SOCKET) the calls do nothing and warn once. Safe to use
@@ -19,7 +21,8 @@ import socket
 import sys
 import threading
 
-__all__ = ["AeromancyError", "log", "config", "summary", "tags", "notes"]
+__all__ = ["AeromancyError", "log", "config", "summary", "tags", "notes", "use_artifact",
+           "log_artifact"]
 
 
 class AeromancyError(RuntimeError):
@@ -107,3 +110,58 @@ def tags(*names):
 def notes(text):
     """Sets the run's notes."""
     _channel.send({"type": "notes", "text": str(text)})
+
+
+def _artifact(args):
+    """Runs `aero-init artifact ARGS` through aero-init, which does the transfer
+    outside the experiment (doc/channel.md), and returns its --json result."""
+    path = os.environ.get("AERO_SOCKET")
+    if not path:
+        raise AeromancyError("artifacts need aero-init (AERO_SOCKET is unset): run the "
+                             "experiment under aero-init or aero-launch")
+    message = json.dumps({"type": "artifact", "args": args, "cwd": os.getcwd()})
+    read_end, write_end = os.pipe()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(path)
+            # The worker writes its result to our pipe and its messages to our stderr.
+            socket.send_fds(sock, [message.encode() + b"\n"], [write_end, 2])
+            os.close(write_end)
+            write_end = -1
+            chunks = []
+            while True:
+                chunk = os.read(read_end, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            answer = sock.makefile("rb").readline()
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+    if not answer:
+        raise AeromancyError("aero-init ended the artifact request without an answer")
+    reply = json.loads(answer)
+    if "exit" not in reply:
+        raise AeromancyError(reply.get("error", "aero-init refused the artifact request"))
+    if reply["exit"] != 0:
+        raise AeromancyError("aero-init artifact %s failed with exit status %d (its message "
+                             "is above, on stderr)" % (args[0], reply["exit"]))
+    lines = b"".join(chunks).decode().strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+def use_artifact(ref, directory):
+    """Gets artifact ref (name, name:v3, name:latest or name@sha256:...) into
+    directory, read-only, and records it as an input of the run. Returns the
+    version got: {"name", "version", "digest", "files", "size", ...}."""
+    return _artifact(["get", "--json", str(ref), os.fspath(directory)])
+
+
+def log_artifact(name, *paths):
+    """Stores the files and directories in paths as a new version of artifact
+    name (or the latest one when nothing changed) and records it as an output
+    of the run, with this run's inputs as its lineage. Returns the version."""
+    if not paths:
+        raise ValueError("log_artifact needs at least one path")
+    return _artifact(["put", "--json", str(name)] + [os.fspath(p) for p in paths])

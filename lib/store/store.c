@@ -10,6 +10,7 @@
 
 static const struct aero_store_backend *const backends[] = {
         &aero_store_file_backend,
+        &aero_store_s3_backend,
 };
 
 struct aero_store {

@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STREAMS 3
+#define STREAMS 4
 #define OBJECTS 3
 #define ROUTES_MAX 4
 /* A batch holds up to this much of each spool file, and more when one line
@@ -46,8 +46,9 @@
 #define BACKOFF_FIRST_MS 2000
 #define BACKOFF_MAX_MS 60000
 
-static const char *const stream_files[STREAMS] = {"metrics.jsonl", "system.jsonl", "output.log"};
-static const char *const stream_keys[STREAMS] = {"metrics", "system", "console"};
+static const char *const stream_files[STREAMS] = {"metrics.jsonl", "system.jsonl", "output.log",
+                                                  "artifacts.jsonl"};
+static const char *const stream_keys[STREAMS] = {"metrics", "system", "console", "artifacts"};
 static const char *const object_files[OBJECTS] = {"summary.json", "config.json", "run.json"};
 static const char *const object_keys[OBJECTS] = {"summary", "config", "run"};
 
@@ -375,7 +376,7 @@ static int load(const struct aero_courier *c, const struct route *r, struct load
 		loaded_free(l);
 		return -1;
 	}
-	struct aero_lines *lines[STREAMS] = {&b->metrics, &b->system, &b->console};
+	struct aero_lines *lines[STREAMS] = {&b->metrics, &b->system, &b->console, &b->artifacts};
 	*b = (struct aero_batch){.run_dir = dir, .manifest = c->manifest};
 	for (int i = 0; i < STREAMS; i++)
 		*lines[i] = (struct aero_lines){l->text[i], l->len[i], r->cur.line[i], l->count[i]};
@@ -388,7 +389,7 @@ static int load(const struct aero_courier *c, const struct route *r, struct load
 static bool batch_empty(const struct aero_batch *b)
 {
 	return b->metrics.count == 0 && b->system.count == 0 && b->console.count == 0 &&
-	       b->summary == NULL && b->config == NULL && b->run == NULL;
+	       b->artifacts.count == 0 && b->summary == NULL && b->config == NULL && b->run == NULL;
 }
 
 static void advance(struct route *r, const struct loaded *l)

@@ -664,6 +664,47 @@ static enum aero_sink_result add_run_tags(struct mlflow *m, struct aero_sink_ctx
 	return r;
 }
 
+/* Each artifact the run got or put as a tag: aeromancy.input.NAME (or
+ * aeromancy.output.NAME) = "v3 sha256:...". Tags are set, not added, so a
+ * batch sent twice changes nothing. */
+static enum aero_sink_result add_artifact_tags(struct mlflow *m, struct aero_sink_ctx *ctx,
+                                               struct batch *bt, const struct aero_lines *lines)
+{
+	enum aero_sink_result r = AERO_SINK_OK;
+	for (const char *line = lines->text, *end = lines->text + lines->len;
+	     r == AERO_SINK_OK && line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const size_t len = nl != NULL ? (size_t)(nl - line) : (size_t)(end - line);
+		cJSON *record = cJSON_ParseWithLength(line, len);
+		line += len + 1;
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(record, "op");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
+		const cJSON *version = cJSON_GetObjectItemCaseSensitive(record, "version");
+		const cJSON *digest = cJSON_GetObjectItemCaseSensitive(record, "digest");
+		if (!cJSON_IsString(op) || !cJSON_IsString(name) || !cJSON_IsNumber(version) ||
+		    !cJSON_IsString(digest)) {
+			cJSON_Delete(record);
+			continue; /* not a record this sink knows: the manifest has it */
+		}
+		char key[300], value[160];
+		(void)snprintf(key, sizeof(key), "aeromancy.%s.%.250s",
+		               strcmp(op->valuestring, "put") == 0 ? "output" : "input",
+		               name->valuestring);
+		(void)snprintf(value, sizeof(value), "v%.0f %.80s", version->valuedouble,
+		               digest->valuestring);
+		cJSON *tags = cJSON_CreateArray();
+		if (tags == NULL || !valid_key(key) || !add_tag(tags, key, value)) {
+			cJSON_Delete(tags);
+			cJSON_Delete(record);
+			continue;
+		}
+		r = batch_add(m, ctx, bt, TAG, cJSON_DetachItemViaPointer(tags, tags->child));
+		cJSON_Delete(tags);
+		cJSON_Delete(record);
+	}
+	return r;
+}
+
 static enum aero_sink_result mlflow_send(void *sink, struct aero_sink_ctx *ctx,
                                          const struct aero_batch *b)
 {
@@ -679,12 +720,17 @@ static enum aero_sink_result mlflow_send(void *sink, struct aero_sink_ctx *ctx,
 		r = add_params(m, ctx, &bt, b->config);
 	if (r == AERO_SINK_OK && b->run != NULL)
 		r = add_run_tags(m, ctx, &bt, b->run);
+	if (r == AERO_SINK_OK && b->artifacts.count > 0)
+		r = add_artifact_tags(m, ctx, &bt, &b->artifacts);
 	if (r == AERO_SINK_OK)
 		r = add_rows(m, ctx, &bt, &b->metrics, false);
 	if (r == AERO_SINK_OK)
 		r = add_rows(m, ctx, &bt, &b->system, true);
 	if (r == AERO_SINK_OK)
 		r = batch_flush(m, ctx, &bt);
+	/* The manifest artifact again, now with the run's inputs and outputs. */
+	if (r == AERO_SINK_OK && b->artifacts.count > 0)
+		r = put_artifact(m, ctx, "manifest.json", "aeromancy/manifest.json");
 	if (r != AERO_SINK_OK) {
 		/* Params of this batch may not have arrived: forget that they were sent. */
 		cJSON_DeleteItemFromObjectCaseSensitive(ctx->remote, "params");

@@ -24,14 +24,15 @@ struct aero_lines {
 /* What is new since the sink's cursor. Objects are NULL when unchanged. */
 struct aero_batch {
 	const char *run_dir;
-	const cJSON *manifest;     /* manifest.json, always there */
-	struct aero_lines metrics; /* metrics.jsonl */
-	struct aero_lines system;  /* system.jsonl */
-	struct aero_lines console; /* output.log */
-	const cJSON *summary;      /* summary.json when changed */
-	const cJSON *config;       /* config.json when changed */
-	const cJSON *run;          /* run.json (tags, notes) when changed */
-	bool ending;               /* the run has ended and this is the last of its records */
+	const cJSON *manifest;       /* manifest.json, always there */
+	struct aero_lines metrics;   /* metrics.jsonl */
+	struct aero_lines system;    /* system.jsonl */
+	struct aero_lines console;   /* output.log */
+	struct aero_lines artifacts; /* artifacts.jsonl: the run's artifact gets and puts */
+	const cJSON *summary;        /* summary.json when changed */
+	const cJSON *config;         /* config.json when changed */
+	const cJSON *run;            /* run.json (tags, notes) when changed */
+	bool ending;                 /* the run has ended and this is the last of its records */
 };
 
 /* The run's outcome, from run.json, for finishing it with the tracker. */

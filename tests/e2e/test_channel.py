@@ -123,7 +123,7 @@ print(json.dumps(answers))
     assert errors == ["not a JSON object: an unexpected character at byte 1",
                       "\"data\" must be an object",
                       "keys starting with '_' are reserved",
-                      "unknown \"type\" (use log, summary, config, tags or notes)",
+                      "unknown \"type\" (use log, summary, config, tags, notes or artifact)",
                       "step must be a whole number from 0", "\"tags\" must be a list of strings",
                       "message longer than 1048576 bytes"]
     assert [row["ok"] for row in rows(tmp_path)] == [1, 2]
@@ -327,8 +327,8 @@ print(json.dumps([send(raw) for raw in cases]))
         invalid + "objects and arrays nested more than 1000 deep at byte 1021",
         "duplicate key \"data\"",
         "duplicate key \"type\"",
-        "no \"type\" (log, summary, config, tags or notes)",
-        "no \"type\" (log, summary, config, tags or notes)",
+        "no \"type\" (log, summary, config, tags, notes or artifact)",
+        "no \"type\" (log, summary, config, tags, notes or artifact)",
         "\"data\" must be an object",
         "keys starting with '_' are reserved",
         "step must be a whole number from 0",

@@ -1,4 +1,4 @@
-#include "spawn.h"
+#include "experiment_spawn.h"
 
 #include "log.h"
 #include "options.h"

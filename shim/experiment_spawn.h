@@ -1,7 +1,7 @@
 /* Starting the experiment: a child with a clean signal state, in a session and
  * process group of its own, holding the terminal when there is one. */
-#ifndef AERO_SHIM_SPAWN_H
-#define AERO_SHIM_SPAWN_H
+#ifndef AERO_SHIM_EXPERIMENT_SPAWN_H
+#define AERO_SHIM_EXPERIMENT_SPAWN_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -1,0 +1,166 @@
+/* The run's artifact records: an append-only log, and the manifest's view of
+ * it rebuilt from the whole log each time (a handful of lines). */
+#include "artifact_record.h"
+
+#include "canonjson.h"
+#include "error.h"
+#include "file.h"
+#include "runsdir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define LOG_NAME "artifacts.jsonl"
+#define MANIFEST_MAX ((size_t)64 * 1024 * 1024)
+#define LOG_MAX ((size_t)64 * 1024 * 1024)
+
+/* The fields of a record that the manifest keeps. */
+static cJSON *entry_of(const cJSON *record)
+{
+	static const char *const fields[] = {"name", "version", "digest", "files", "size"};
+	cJSON *entry = cJSON_CreateObject();
+	for (size_t i = 0; entry != NULL && i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(record, fields[i]);
+		if (value != NULL &&
+		    !cJSON_AddItemToObject(entry, fields[i], cJSON_Duplicate(value, true))) {
+			cJSON_Delete(entry);
+			return NULL;
+		}
+	}
+	return entry;
+}
+
+static bool listed(const cJSON *list, const cJSON *entry)
+{
+	const cJSON *digest = cJSON_GetObjectItemCaseSensitive(entry, "digest");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
+	const cJSON *item;
+	cJSON_ArrayForEach(item, list)
+	{
+		if (cJSON_Compare(cJSON_GetObjectItemCaseSensitive(item, "digest"), digest, true) &&
+		    cJSON_Compare(cJSON_GetObjectItemCaseSensitive(item, "name"), name, true))
+			return true;
+	}
+	return false;
+}
+
+/* Splits the log's records into gets and puts, each once. */
+static int fold(const char *log, cJSON *inputs, cJSON *outputs)
+{
+	for (const char *line = log; *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		const size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+		cJSON *record = cJSON_ParseWithLength(line, len);
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(record, "op");
+		cJSON *list = NULL;
+		if (cJSON_IsString(op))
+			list = strcmp(op->valuestring, "get") == 0   ? inputs
+			       : strcmp(op->valuestring, "put") == 0 ? outputs
+			                                             : NULL;
+		if (list != NULL) {
+			cJSON *entry = entry_of(record);
+			if (entry == NULL) {
+				cJSON_Delete(record);
+				return aero_error_set("out of memory");
+			}
+			if (listed(list, entry))
+				cJSON_Delete(entry);
+			else
+				cJSON_AddItemToArray(list, entry);
+		}
+		cJSON_Delete(record);
+		line += len + (end != NULL ? 1 : 0);
+	}
+	return 0;
+}
+
+static char *read_log(const char *run_dir)
+{
+	char *path = aero_path_join(run_dir, LOG_NAME);
+	char *text = path != NULL ? aero_file_read(path, LOG_MAX, NULL) : NULL;
+	const int err = errno;
+	free(path);
+	if (text == NULL && err == ENOENT)
+		text = strdup("");
+	return text;
+}
+
+/* manifest.json with inputs and outputs from the log. */
+static int update_manifest(const char *run_dir)
+{
+	char *log = read_log(run_dir);
+	cJSON *manifest = aero_file_read_json(run_dir, "manifest.json", MANIFEST_MAX);
+	if (manifest == NULL) {
+		free(log);
+		return 0; /* a run without a manifest (--no-capture of nothing): the log is it */
+	}
+	cJSON *inputs = cJSON_CreateArray(), *outputs = cJSON_CreateArray();
+	int rc = log != NULL && inputs != NULL && outputs != NULL
+	                 ? fold(log, inputs, outputs)
+	                 : aero_error_set("cannot read %s/%s", run_dir, LOG_NAME);
+	if (rc == 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(manifest, "inputs");
+		cJSON_DeleteItemFromObjectCaseSensitive(manifest, "outputs");
+		const bool added = cJSON_AddItemToObject(manifest, "inputs", inputs) &&
+		                   cJSON_AddItemToObject(manifest, "outputs", outputs);
+		inputs = outputs = NULL;
+		char *text = added ? aero_json_canonical(manifest) : NULL;
+		char *path = aero_path_join(run_dir, "manifest.json");
+		rc = text != NULL && path != NULL ? aero_file_write_atomic(path, text)
+		                                  : aero_error_set("out of memory");
+		free(path);
+		free(text);
+	}
+	cJSON_Delete(inputs);
+	cJSON_Delete(outputs);
+	cJSON_Delete(manifest);
+	free(log);
+	return rc;
+}
+
+int aero_artifact_record(const char *run_dir, const cJSON *result)
+{
+	char *line = cJSON_PrintUnformatted(result);
+	char *path = aero_path_join(run_dir, LOG_NAME);
+	if (line == NULL || path == NULL) {
+		free(line);
+		free(path);
+		return aero_error_set("out of memory");
+	}
+	const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int rc = 0;
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		rc = aero_error_set("cannot record the artifact in %s: %s", path, strerror(errno));
+	} else {
+		const size_t len = strlen(line);
+		line[len] = '\n'; /* replaces the NUL; the length is known */
+		if (aero_write_all(fd, line, len + 1) < 0 || fsync(fd) < 0)
+			rc = aero_error_set("cannot record the artifact in %s: %s", path,
+			                    strerror(errno));
+		else
+			rc = update_manifest(run_dir);
+	}
+	if (fd >= 0)
+		(void)close(fd); /* and with it the lock */
+	free(line);
+	free(path);
+	return rc;
+}
+
+cJSON *aero_artifact_recorded_inputs(const char *run_dir)
+{
+	char *log = read_log(run_dir);
+	cJSON *inputs = cJSON_CreateArray(), *outputs = cJSON_CreateArray();
+	if (log == NULL || inputs == NULL || outputs == NULL || fold(log, inputs, outputs) < 0) {
+		cJSON_Delete(inputs);
+		inputs = NULL;
+	}
+	cJSON_Delete(outputs);
+	free(log);
+	return inputs;
+}

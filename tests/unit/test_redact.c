@@ -1,0 +1,55 @@
+/* Unit tests: which configuration keys name secrets, and redaction at depth. */
+/* cmocka needs these first. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "redact.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_secret_keys(void **state)
+{
+	(void)state;
+	const char *secret[] = {"password",    "db_password", "PASSWD",      "api_key",
+	                        "wandbApiKey", "APIKey",      "hf_token",    "auth-token",
+	                        "secret",      "aws.secret",  "private_key", "access-key",
+	                        "credentials", "signingKey",  "x.apikey",    "Token"};
+	const char *plain[] = {"max_tokens", "key_dim", "num_keys",  "tokenizer", "monkey", "lr",
+	                       "keys",       "passes",  "secretary", "api_url",   "key",    ""};
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		assert_true(aero_key_is_secret(secret[i]));
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		assert_false(aero_key_is_secret(plain[i]));
+}
+
+static void test_redacts_at_depth(void **state)
+{
+	(void)state;
+	cJSON *config = cJSON_Parse("{\"lr\":0.1,\"password\":\"hunter2\",\"db\":{\"host\":\"h\","
+	                            "\"auth\":{\"api_key\":\"k\"}},\"list\":[{\"token\":[1,2]}],"
+	                            "\"max_tokens\":5}");
+	assert_non_null(config);
+	assert_int_equal(aero_json_redact_secrets(config), 3);
+	char *text = cJSON_PrintUnformatted(config);
+	assert_non_null(text);
+	assert_string_equal(text, "{\"lr\":0.1,\"password\":\"<redacted>\",\"db\":{\"host\":\"h\","
+	                          "\"auth\":{\"api_key\":\"<redacted>\"}},\"list\":[{\"token\":"
+	                          "\"<redacted>\"}],\"max_tokens\":5}");
+	assert_null(strstr(text, "hunter2"));
+	free(text);
+	cJSON_Delete(config);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_secret_keys),
+	        cmocka_unit_test(test_redacts_at_depth),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
