@@ -593,10 +593,20 @@ def test_artifacts_jsonl_and_lineage(aero_init, aero_launch, env, tmp_path):
     lineage = json.loads(r.stdout)["record"]["lineage"]
     assert lineage == {"run": "run-42", "git_commit": "c0ffee", "image_id": "sha256:" + "1" * 64,
                        "inputs": [{"name": "data", "version": 1, "digest": data["digest"]}]}
+    # A run started by aero-init alone exports no AERO_RUN_ID: its manifest says.
+    (run_dir / "manifest.json").write_text(json.dumps(
+        {"run": {"id": "run-43"}, "git": {"absent": "not from a checkout"},
+         "image": {"id": "sha256:" + "2" * 64}}))
+    (tmp_path / "model" / "m.bin").write_bytes(b"model 1b")
+    put(aero_init, {**env, "AERO_RUN_DIR": str(run_dir)}, "model", tmp_path / "model")
+    r = run(aero_launch, ["artifact", "show", "--json", "model"], env)
+    lineage = json.loads(r.stdout)["record"]["lineage"]
+    assert (lineage["run"], lineage["git_commit"], lineage["image_id"]) == (
+        "run-43", None, "sha256:" + "2" * 64)
     # Without a run, no journal and an empty lineage.
     (tmp_path / "model" / "m.bin").write_bytes(b"model 2")
     put(aero_init, env, "model", tmp_path / "model")
-    r = run(aero_launch, ["artifact", "show", "--json", "model:v2"], env)
+    r = run(aero_launch, ["artifact", "show", "--json", "model:v3"], env)
     assert json.loads(r.stdout)["record"]["lineage"] == {
         "run": None, "git_commit": None, "image_id": None, "inputs": []}
 
@@ -669,3 +679,4 @@ def test_aero_launch_get_put_and_help(aero_init, aero_launch, env, tmp_path):
         r = run(program, args, env)
         assert r.returncode == 0 and "Usage:" in r.stdout and "76" in r.stdout or \
             args[0] == "cache", (args, r.stdout)
+
