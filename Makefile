@@ -21,8 +21,10 @@ SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c
 HOST_SRC := $(sort $(wildcard host/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := bench/startup.c bench/metrics_writer.c
-C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) $(BENCH_SRC)
-H_FILES := $(sort $(wildcard lib/*.h lib/store/*.h lib/artifact/*.h shim/*.h shim/capture/*.h shim/sinks/*.h host/*.h))
+FUZZ_C_FILES := $(sort $(wildcard fuzz/*.c))
+C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_C_FILES)
+H_FILES := $(sort $(wildcard lib/*.h lib/store/*.h lib/artifact/*.h shim/*.h shim/capture/*.h \
+	shim/sinks/*.h host/*.h fuzz/*.h))
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-align -Wwrite-strings
@@ -113,6 +115,10 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(call SHIM_OBJ,asan)
 # Unit tests of aero-launch's self-contained pieces link those pieces too.
 $(BUILD)/dyn/tests/test_demux: $(call obj,dyn,host/demux.c)
 $(BUILD)/asan/tests/test_demux: $(call obj,asan,host/demux.c)
+$(BUILD)/dyn/tests/test_registry_auth: $(call obj,dyn,host/registry_auth.c)
+$(BUILD)/asan/tests/test_registry_auth: $(call obj,asan,host/registry_auth.c)
+$(BUILD)/dyn/tests/test_yaml: $(call obj,dyn,host/yaml.c)
+$(BUILD)/asan/tests/test_yaml: $(call obj,asan,host/yaml.c)
 
 # The end-to-end tests run the shipped (static) aero-init.
 AERO_INIT ?= $(abspath $(BUILD)/static/aero-init)
@@ -201,7 +207,9 @@ install: all
 	install -D -m 0644 man/aero-launch.1 $(DESTDIR)$(PREFIX)/share/man/man1/aero-launch.1
 
 clean:
-	rm -rf $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan $(BUILD)/bench $(BUILD)/aero-init \
+	rm -rf $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/aero-init \
 		$(BUILD)/aero-launch
 
--include $(shell find $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan -name '*.d' 2>/dev/null)
+include mk/fuzz.mk
+
+-include $(shell find $(BUILD)/dyn $(BUILD)/static $(BUILD)/asan $(BUILD)/fuzz -name '*.d' 2>/dev/null)

@@ -11,7 +11,7 @@ packages=(
 	libssl-dev libcmocka-dev libgit2-dev
 	python3 python3-pytest bash util-linux procps groff-base
 	tini dumb-init debootstrap time docker.io
-	clang-tidy cppcheck clang-format
+	clang-tidy cppcheck clang-format clang libclang-rt-14-dev libyaml-dev
 	docker-registry apache2-utils python3-yaml
 )
 # The Kubernetes schema checker (tests/k8s) runs on Node.js; Debian's, unless

@@ -58,6 +58,20 @@ static char *config_text(int *missing)
 	return text;
 }
 
+/* The configuration's "auths" (NULL when absent), which must be an object
+ * whose keys name registries: a list there has entries with no key. 0, or -1
+ * with aero_error set. */
+static int auths_of(const cJSON *config, const cJSON **auths)
+{
+	*auths = cJSON_GetObjectItemCaseSensitive(config, "auths");
+	if (*auths == NULL || cJSON_IsObject(*auths))
+		return 0;
+	*auths = NULL;
+	return aero_error_set("the Docker configuration's \"auths\" is not an object of "
+	                      "registries; fix it (DOCKER_AUTH_CONFIG or config.json) or log in "
+	                      "again with 'docker login'");
+}
+
 /* The entry of "auths" for registry: keys are written as HOST, as https://HOST/...,
  * and for Docker Hub as https://index.docker.io/v1/. */
 static const cJSON *find_entry(const cJSON *auths, const char *registry)
@@ -134,9 +148,9 @@ char *aero_registry_auth(const char *registry)
 		return NULL;
 	}
 	cJSON *header = cJSON_CreateObject();
-	const cJSON *entry =
-	        find_entry(cJSON_GetObjectItemCaseSensitive(config, "auths"), registry);
-	int rc = header != NULL ? 0 : aero_error_set("out of memory");
+	const cJSON *auths = NULL;
+	int rc = header != NULL ? auths_of(config, &auths) : aero_error_set("out of memory");
+	const cJSON *entry = find_entry(auths, registry);
 	if (rc == 0 && entry != NULL)
 		rc = fill_credentials(header, entry, registry);
 	else if (rc == 0 && (cJSON_GetObjectItemCaseSensitive(config, "credsStore") != NULL ||
@@ -186,8 +200,8 @@ int aero_registry_config(char **out)
 		        "is not JSON");
 	}
 	cJSON *all = cJSON_CreateObject();
-	int rc = all != NULL ? 0 : aero_error_set("out of memory");
-	const cJSON *auths = cJSON_GetObjectItemCaseSensitive(config, "auths");
+	const cJSON *auths = NULL;
+	int rc = all != NULL ? auths_of(config, &auths) : aero_error_set("out of memory");
 	for (const cJSON *entry = auths != NULL ? auths->child : NULL; rc == 0 && entry != NULL;
 	     entry = entry->next) {
 		char *registry = registry_of(entry->string);

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* The longest implicit key YAML allows, in characters. */
+#define SIMPLE_KEY_MAX 1024
+
 /* Words that YAML 1.1 readers (PyYAML, Go's yaml.v2) take for booleans or null. */
 static const char *const reserved_words[] = {"y",     "n",  "yes", "no",  "true",
                                              "false", "on", "off", "null"};
@@ -159,6 +162,15 @@ static int write_block(FILE *out, const cJSON *node, int indent, bool first_inli
 			return -1;
 		if (cJSON_IsArray(node)) {
 			if (fputc('-', out) == EOF || write_value(out, item, indent, true) < 0)
+				return -1;
+			continue;
+		}
+		/* YAML readers take an implicit key of at most 1024 characters; a
+		 * longer one, as written (up to 6 per byte escaped), goes after "?". */
+		if (strlen(item->string) > SIMPLE_KEY_MAX / 6) {
+			if (fputs("? ", out) == EOF || write_string(out, item->string) < 0 ||
+			    fprintf(out, "\n%*s:", indent, "") < 0 ||
+			    write_value(out, item, indent, true) < 0)
 				return -1;
 			continue;
 		}

@@ -63,7 +63,9 @@ int aero_parse_duration_ms(const char *text, long max_ms, long *out)
 		goto bad;
 
 	const double ms = value * scale;
-	if (ms > (double)max_ms)
+	/* With max_ms near LONG_MAX, (double)max_ms rounds up to 2^63, which no
+	 * long holds: the second test keeps the conversion below defined. */
+	if (ms > (double)max_ms || ms >= 0x1p63)
 		return aero_error_set("duration '%s' is longer than the limit of %ld ms", text,
 		                      max_ms);
 	*out = (long)ms;

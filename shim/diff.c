@@ -369,7 +369,7 @@ static const char *const group_order[] = {
         "container", "k8s", "packages", "gpu", "env",    "seed", "determinism", "other",
 };
 
-static int print_changes(const cJSON *changes, FILE *out)
+int aero_manifest_diff_print(const cJSON *changes, FILE *out)
 {
 	for (size_t g = 0; g < sizeof(group_order) / sizeof(group_order[0]); g++) {
 		bool header = false;
@@ -487,7 +487,7 @@ int aero_diff_main(int argc, char **argv)
 		} else {
 			printf("%s and %s differ in %d place%s:\n", argv[optind], argv[optind + 1],
 			       count, count == 1 ? "" : "s");
-			if (print_changes(changes, stdout) < 0)
+			if (aero_manifest_diff_print(changes, stdout) < 0)
 				status = AERO_EXIT_INTERNAL;
 		}
 	}

@@ -56,8 +56,8 @@ int aero_artifact_put(const struct aero_artifact_put_request *req,
  * "size","dir","unchanged"}; dir may be NULL. malloc'd; NULL when out of memory. */
 char *aero_artifact_result_json(const struct aero_artifact_result *result, const char *dir);
 
-/* Appends line and a newline to $AERO_RUN_DIR/artifacts.jsonl with one
- * write (O_APPEND), when AERO_RUN_DIR is set. 0, or -1 with aero_error. */
+/* Records line in the journal of the run in $AERO_RUN_DIR (journal.h), when
+ * AERO_RUN_DIR is set. 0, or -1 with aero_error. */
 int aero_artifact_journal_append(const char *line);
 
 /* Writes the one-line summary of result to stderr (aero_log_notice). */

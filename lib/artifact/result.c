@@ -4,6 +4,7 @@
 
 #include "canonjson.h"
 #include "error.h"
+#include "journal.h"
 #include "log.h"
 #include "progress.h"
 #include "runsdir.h"
@@ -42,28 +43,7 @@ int aero_artifact_journal_append(const char *line)
 	const char *run_dir = getenv("AERO_RUN_DIR");
 	if (run_dir == NULL || run_dir[0] == '\0')
 		return 0;
-	char *path = aero_path_join(run_dir, "artifacts.jsonl");
-	const size_t len = strlen(line);
-	char *text = malloc(len + 2);
-	if (path == NULL || text == NULL) {
-		free(path);
-		free(text);
-		return aero_error_set("out of memory");
-	}
-	memcpy(text, line, len);
-	text[len] = '\n';
-	text[len + 1] = '\0';
-	int rc = 0;
-	const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	/* One write: lines from concurrent transfers of a run never interleave. */
-	if (fd < 0 || write(fd, text, len + 1) != (ssize_t)(len + 1))
-		rc = aero_error_set("cannot record the transfer in %s: %s; check AERO_RUN_DIR",
-		                    path, strerror(errno));
-	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = aero_error_set("cannot record the transfer in %s: %s", path, strerror(errno));
-	free(path);
-	free(text);
-	return rc;
+	return aero_artifact_journal_write(run_dir, line);
 }
 
 static const char *plural(uint64_t n, const char *one, const char *many)

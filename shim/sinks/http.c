@@ -124,6 +124,9 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
 	return n;
 }
 
+/* The longest Retry-After delay followed, in seconds (a week). */
+#define RETRY_AFTER_MAX_S (7L * 24 * 3600)
+
 /* Retry-After: delay-seconds or an HTTP date. */
 static size_t on_header(char *data, size_t size, size_t count, void *user)
 {
@@ -143,12 +146,15 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
 			memcpy(value, data + start, len);
 			value[len] = '\0';
 			long seconds;
-			if (aero_parse_int(value, 0, 7L * 24 * 3600, &seconds) == 0) {
+			if (aero_parse_int(value, 0, RETRY_AFTER_MAX_S, &seconds) == 0) {
 				res->retry_after_ms = seconds * 1000;
 			} else {
 				const time_t when = curl_getdate(value, NULL);
 				const time_t now = time(NULL);
-				if (when != (time_t)-1)
+				/* A date further ahead than the longest delay in seconds is
+				 * ignored as that would be: curl reads years up to the
+				 * billions, whose milliseconds no long holds. */
+				if (when != (time_t)-1 && when - now <= RETRY_AFTER_MAX_S)
 					res->retry_after_ms =
 					        when > now ? (long)(when - now) * 1000 : 0;
 			}

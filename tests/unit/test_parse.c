@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include <limits.h>
+
 #include "error.h"
 #include "parse.h"
 #include "signame.h"
@@ -74,6 +76,19 @@ static void test_duration(void **state)
 		assert_int_equal(aero_parse_duration_ms(bad[i], 100000, &ms), -1);
 }
 
+/* Found by fuzz/fuzz_parse.c: with the limit at LONG_MAX, a duration of
+ * 2^63 ms passed the limit check ((double)LONG_MAX is 2^63) and its
+ * conversion to long was undefined. */
+static void test_duration_at_long_max(void **state)
+{
+	(void)state;
+	long ms = -1;
+	assert_int_equal(aero_parse_duration_ms("9223372036854777", LONG_MAX, &ms), -1);
+	assert_int_equal(aero_parse_duration_ms("9223372036854775808ms", LONG_MAX, &ms), -1);
+	assert_int_equal(aero_parse_duration_ms("9223372036854774ms", LONG_MAX, &ms), 0);
+	assert_true(ms > 0);
+}
+
 static void test_signal_parse(void **state)
 {
 	(void)state;
@@ -126,9 +141,9 @@ static void test_signal_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_int),         cmocka_unit_test(test_bool),
-	        cmocka_unit_test(test_duration),    cmocka_unit_test(test_signal_parse),
-	        cmocka_unit_test(test_signal_name),
+	        cmocka_unit_test(test_int),          cmocka_unit_test(test_bool),
+	        cmocka_unit_test(test_duration),     cmocka_unit_test(test_duration_at_long_max),
+	        cmocka_unit_test(test_signal_parse), cmocka_unit_test(test_signal_name),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* The run's artifact records: an append-only log, and the manifest's view of
- * it rebuilt from the whole log each time (a handful of lines). */
-#include "artifact_record.h"
+/* The run's journal of artifacts: an append-only log, and the manifest's view
+ * of it rebuilt from the whole log each time (a handful of lines). */
+#include "journal.h"
 
 #include "canonjson.h"
 #include "error.h"
@@ -123,44 +123,32 @@ static int update_manifest(const char *run_dir)
 	return rc;
 }
 
-int aero_artifact_record(const char *run_dir, const cJSON *result)
+int aero_artifact_journal_write(const char *run_dir, const char *line)
 {
-	char *line = cJSON_PrintUnformatted(result);
 	char *path = aero_path_join(run_dir, LOG_NAME);
-	if (line == NULL || path == NULL) {
-		free(line);
+	const size_t len = strlen(line);
+	char *text = malloc(len + 1);
+	if (path == NULL || text == NULL) {
 		free(path);
+		free(text);
 		return aero_error_set("out of memory");
 	}
-	const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	memcpy(text, line, len);
+	text[len] = '\n';
 	int rc = 0;
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		rc = aero_error_set("cannot record the artifact in %s: %s", path, strerror(errno));
-	} else {
-		const size_t len = strlen(line);
-		line[len] = '\n'; /* replaces the NUL; the length is known */
-		if (aero_write_all(fd, line, len + 1) < 0 || fsync(fd) < 0)
-			rc = aero_error_set("cannot record the artifact in %s: %s", path,
-			                    strerror(errno));
-		else
-			rc = update_manifest(run_dir);
-	}
+	const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* One write under the lock: lines of concurrent transfers never
+	 * interleave, and each rebuild of the manifest sees every line before it. */
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		rc = aero_error_set("cannot record the transfer in %s: %s; check AERO_RUN_DIR",
+		                    path, strerror(errno));
+	else if (aero_write_all(fd, text, len + 1) < 0 || fsync(fd) < 0)
+		rc = aero_error_set("cannot record the transfer in %s: %s", path, strerror(errno));
+	else
+		rc = update_manifest(run_dir);
 	if (fd >= 0)
 		(void)close(fd); /* and with it the lock */
-	free(line);
+	free(text);
 	free(path);
 	return rc;
-}
-
-cJSON *aero_artifact_recorded_inputs(const char *run_dir)
-{
-	char *log = read_log(run_dir);
-	cJSON *inputs = cJSON_CreateArray(), *outputs = cJSON_CreateArray();
-	if (log == NULL || inputs == NULL || outputs == NULL || fold(log, inputs, outputs) < 0) {
-		cJSON_Delete(inputs);
-		inputs = NULL;
-	}
-	cJSON_Delete(outputs);
-	free(log);
-	return inputs;
 }

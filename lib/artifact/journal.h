@@ -1,0 +1,13 @@
+/* The run's journal of artifacts: each get and put of a run is appended to
+ * RUN_DIR/artifacts.jsonl and folded into manifest.json's `inputs` and
+ * `outputs` (doc/manifest.md), under a lock, so that concurrent transfers of
+ * one run are all kept. */
+#ifndef AERO_ARTIFACT_JOURNAL_H
+#define AERO_ARTIFACT_JOURNAL_H
+
+/* Appends line (one JSON object: {"op":"get"|"put","name","version","digest",
+ * ...}, no newline) to run_dir's journal, syncs it, and rebuilds the
+ * manifest's inputs and outputs. 0, or -1 with aero_error set. */
+int aero_artifact_journal_write(const char *run_dir, const char *line);
+
+#endif

@@ -1,0 +1,151 @@
+"""Artifacts inside a run: `aero-init artifact` and the Python client's
+use_artifact / log_artifact ask the run's aero-init over AERO_SOCKET; a worker
+of aero-init's (not of the experiment's) does the transfer with the asker's
+stdout and stderr, the asker gets the worker's exit status, and every get and
+put lands in artifacts.jsonl, the manifest's inputs and outputs, the next
+put's lineage, and the trackers."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+from conftest import clean_env
+from doubles.fixtures import mlflow_double, wandb_double  # noqa: F401
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLIENT_PATH = os.path.join(ROOT, "image", "python")
+UNKNOWN = 76
+
+SHELL_EXPERIMENT = r"""
+set -e
+mkdir -p out && printf 'weights' > out/model.bin && printf 'cfg' > out/config.txt
+aero-init artifact put --json model out > put.json
+# aero-init's worker does the transfer, with aero-init's settings: a store
+# this process names (one it could not use itself) changes nothing.
+AERO_STORE=ftp://nowhere aero-init artifact get --json model got > get.json
+cmp out/model.bin got/model.bin
+set +e
+aero-init artifact get nosuchthing got2 2> missing.err
+echo "missing=$?" > status.txt
+"""
+
+
+def run_under_init(aero_init, tmp_path, script, extra_env=None, program=("sh", "-c")):
+    run_dir = tmp_path / "run"
+    work = tmp_path / "work"
+    work.mkdir()
+    env = clean_env({"AERO_STORE": "file://" + str(tmp_path / "store"),
+                     "AERO_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": CLIENT_PATH,
+                     "PATH": os.path.dirname(aero_init) + ":" + os.environ["PATH"],
+                     **(extra_env or {})})
+    # The experiment finds `aero-init` on PATH as in the image.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(aero_init, bin_dir / "aero-init")
+    env["PATH"] = str(bin_dir) + ":" + os.environ["PATH"]
+    r = subprocess.run([aero_init, "--run-dir", str(run_dir), "--", *program, script],
+                       cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    return r, run_dir, work
+
+
+def journal(run_dir):
+    with open(run_dir / "artifacts.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_shell_requests_go_through_aero_init(aero_init, tmp_path):
+    r, run_dir, work = run_under_init(aero_init, tmp_path, SHELL_EXPERIMENT)
+    assert r.returncode == 0, r.stderr
+    put = json.loads((work / "put.json").read_text())
+    got = json.loads((work / "get.json").read_text())
+    assert put["op"] == "put" and put["name"] == "model" and put["version"] == 1
+    assert got["op"] == "get" and got["digest"] == put["digest"] and got["files"] == 2
+    # Relative paths are the experiment's: the worker ran in its directory.
+    assert (work / "got" / "config.txt").read_text() == "cfg"
+    # The worker's exit status came back, and its message went to the asker's stderr.
+    assert (work / "status.txt").read_text().strip() == "missing=%d" % UNKNOWN
+    assert "nosuchthing" in (work / "missing.err").read_text()
+    # Recorded: the journal, the manifest's inputs and outputs.
+    ops = [(e["op"], e["name"], e["version"]) for e in journal(run_dir)]
+    assert ops == [("put", "model", 1), ("get", "model", 1)]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    entry = {"name": "model", "version": 1, "digest": put["digest"], "files": 2,
+             "size": put["size"]}
+    assert manifest["outputs"] == [entry]
+    assert manifest["inputs"] == [entry]
+
+
+def test_python_client_and_lineage(aero_init, tmp_path):
+    code = """
+import aeromancy, json, os
+os.makedirs("raw", exist_ok=True)
+open("raw/data.csv", "w").write("a,b\\n1,2\\n")
+first = aeromancy.log_artifact("raw", "raw")
+got = aeromancy.use_artifact("raw:v1", "input")
+os.makedirs("out", exist_ok=True)
+open("out/model.bin", "w").write(open("input/data.csv").read() * 2)
+made = aeromancy.log_artifact("model", "out/model.bin")
+try:
+    aeromancy.use_artifact("raw:v9", "nowhere")
+    raise SystemExit("no error for a missing version")
+except aeromancy.AeromancyError as e:
+    print("error:", e)
+print(json.dumps([first, got, made]))
+"""
+    r, run_dir, work = run_under_init(aero_init, tmp_path, code, program=(sys.executable, "-c"))
+    assert r.returncode == 0, r.stderr
+    first, got, made = json.loads(r.stdout.strip().splitlines()[-1])
+    assert "exit status %d" % UNKNOWN in r.stdout
+    assert first["version"] == 1 and got["digest"] == first["digest"]
+    assert made["name"] == "model" and made["version"] == 1
+    # The model's lineage names this run and the input it got.
+    store = tmp_path / "store"
+    record = json.loads((store / "names" / "model" / "v1.json").read_text())
+    assert [i["name"] for i in record["lineage"]["inputs"]] == ["raw"]
+    assert record["lineage"]["inputs"][0]["digest"].endswith(first["digest"].split(":")[-1])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert [o["name"] for o in manifest["outputs"]] == ["raw", "model"]
+    assert [i["name"] for i in manifest["inputs"]] == ["raw"]
+
+
+def test_malformed_requests_are_refused(aero_init, tmp_path):
+    code = """
+import json, os, socket
+answers = []
+for msg in ({"type": "artifact", "args": "get x y"},
+            {"type": "artifact", "args": ["get", 3]},
+            {"type": "artifact", "args": ["get", "x", "y"], "cwd": "relative"},
+            {"type": "artifact", "args": []}):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.environ["AERO_SOCKET"])
+    s.sendall(json.dumps(msg).encode() + b"\\n")
+    answers.append(json.loads(s.makefile().readline()))
+    s.close()
+print(json.dumps(answers))
+"""
+    r, run_dir, _ = run_under_init(aero_init, tmp_path, code, program=(sys.executable, "-c"))
+    assert r.returncode == 0, r.stderr
+    answers = json.loads(r.stdout.strip().splitlines()[-1])
+    assert [a["ok"] for a in answers] == [False] * 4
+    assert "args" in answers[0]["error"] and "cwd" in answers[2]["error"]
+    assert not (run_dir / "artifacts.jsonl").exists()
+
+
+def test_trackers_hear_of_the_artifacts(aero_init, tmp_path, mlflow_double, wandb_double):
+    env = {"AERO_TRACKER": "mlflow,wandb", "AERO_TRACKER_INTERVAL": "200ms",
+           **mlflow_double.env, **wandb_double.env}
+    r, run_dir, work = run_under_init(aero_init, tmp_path, SHELL_EXPERIMENT, env)
+    assert r.returncode == 0, r.stderr
+    digest = json.loads((work / "put.json").read_text())["digest"]
+    runs = mlflow_double.state()["runs"]
+    [run] = runs.values()
+    tags = run["tags"] if isinstance(run["tags"], dict) else {
+        t["key"]: t["value"] for t in run["tags"]}
+    assert tags["aeromancy.output.model"] == "v1 " + digest
+    assert tags["aeromancy.input.model"] == "v1 " + digest
+    [wrun] = wandb_double.state()["runs"].values()
+    config = json.loads(wrun["config"]) if isinstance(wrun["config"], str) else wrun["config"]
+    manifest = config["aeromancy"]["value"]
+    assert [o["name"] for o in manifest["outputs"]] == ["model"]
+    assert [i["digest"] for i in manifest["inputs"]] == [digest]
