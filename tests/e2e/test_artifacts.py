@@ -1,10 +1,10 @@
 """aero-init artifact get/put and aero-launch artifact ls/show/get/put, cache gc:
 versions, references, the verified cache, concurrency, hostile stores.
 
-Every test runs against the store that the `store_url` fixture names (a file://
-store in a temporary directory today; the fixture can be parametrised over an
-s3:// store). Tests that reach into the store to damage it go through
-`Store`, whose file:// implementation is the only one so far."""
+Every test runs against both kinds of store, through the `store_url` fixture:
+a file:// store in a temporary directory, and an s3:// store (a prefix of its
+own in a bucket of a real moto_server). Tests that reach into the store to
+damage it go through `Store`, which does it the way each kind allows."""
 import hashlib
 import json
 import os
@@ -14,25 +14,30 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 from conftest import clean_env
+from helpers.motoserver import MotoServer, missing_programs
 
 # The exit statuses of the artifact commands (aero-init(1), aero-launch(1)).
 UNKNOWN, BAD_INPUT, DIGEST, DENIED, STORE = 76, 77, 78, 79, 80
 EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+BUCKET = "aero-artifacts"
 
 
-class Store:
-    """Raw access to the store's keys, for planting what a hostile or damaged
-    store would hold."""
+class FileStore:
+    """Raw access to a file:// store's keys, for planting what a hostile or
+    damaged store would hold."""
 
-    def __init__(self, url):
-        if not url.startswith("file://"):
-            pytest.skip("raw store access is implemented for file:// stores only")
-        self.root = url[len("file://"):]
+    kind = "file"
+
+    def __init__(self, root):
+        self.root = str(root)
+        self.url = "file://" + self.root
+        self.env = {}
 
     def path(self, key):
         return os.path.join(self.root, key)
@@ -49,6 +54,9 @@ class Store:
         with open(self.path(key), "rb") as f:
             return f.read()
 
+    def remove(self, key):
+        os.remove(self.path(key))
+
     def keys(self, prefix=""):
         found = []
         for dirpath, _, files in os.walk(self.root):
@@ -58,20 +66,88 @@ class Store:
                     found.append(key)
         return sorted(found)
 
+    def object_writes(self):
+        """What changes when anything is written under objects/: the objects'
+        and their directories' mtimes (a temporary file comes and goes in the
+        directory even when the store refuses to replace an object)."""
+        keys = self.keys("objects/")
+        watched = keys + sorted({os.path.dirname(k) for k in keys})
+        return {k: os.stat(self.path(k)).st_mtime_ns for k in watched}
+
     def object_key(self, digest):
         return "objects/sha256/%s/%s" % (digest[:2], digest[2:])
 
 
-@pytest.fixture
-def store_url(tmp_path):
-    path = tmp_path / "store"
-    path.mkdir()
-    return "file://" + str(path)
+class S3Store(FileStore):
+    """The same, in a prefix of the moto_server's bucket, through the aws CLI."""
+
+    kind = "s3"
+
+    def __init__(self, moto, prefix):
+        self.moto, self.prefix = moto, prefix
+        self.url = "s3://%s/%s" % (BUCKET, prefix)
+        self.env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.key_id,
+                    "AWS_SECRET_ACCESS_KEY": moto.secret, "AWS_REGION": "us-east-1",
+                    "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+    def write(self, key, data):
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            self.moto.aws("s3api", "put-object", "--bucket", BUCKET, "--key",
+                          self.prefix + "/" + key, "--body", f.name)
+
+    def read(self, key):
+        with tempfile.NamedTemporaryFile() as f:
+            self.moto.aws("s3api", "get-object", "--bucket", BUCKET, "--key",
+                          self.prefix + "/" + key, f.name)
+            return f.read()
+
+    def remove(self, key):
+        self.moto.aws("s3api", "delete-object", "--bucket", BUCKET, "--key",
+                      self.prefix + "/" + key)
+
+    def keys(self, prefix=""):
+        out = self.moto.aws("s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix",
+                            self.prefix + "/" + prefix)
+        contents = json.loads(out).get("Contents", []) if out.strip() else []
+        return sorted(c["Key"][len(self.prefix) + 1:] for c in contents)
+
+    def object_writes(self):
+        """The object PUTs moto has logged for this store so far."""
+        with open(self.moto.log_path, "rb") as f:
+            log = f.read().decode(errors="replace")
+        return len(re.findall(r'"PUT /%s/%s/objects/' % (BUCKET, re.escape(self.prefix)), log))
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    missing = missing_programs()
+    if missing:
+        pytest.skip("%s not installed" % " and ".join(missing))
+    server = MotoServer(str(tmp_path_factory.mktemp("moto")))
+    try:
+        server.wait_ready()
+        server.set_up_iam()
+        server.aws("s3", "mb", "s3://" + BUCKET)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["file", "s3"])
+def store(request, tmp_path):
+    if request.param == "file":
+        (tmp_path / "store").mkdir()
+        return FileStore(tmp_path / "store")
+    prefix = "t%d-%s" % (os.getpid(), re.sub(r"[^A-Za-z0-9_-]", "_", request.node.name))
+    return S3Store(request.getfixturevalue("moto"), prefix)
 
 
 @pytest.fixture
-def store(store_url):
-    return Store(store_url)
+def store_url(store):
+    return store.url
 
 
 @pytest.fixture
@@ -80,8 +156,8 @@ def cache(tmp_path):
 
 
 @pytest.fixture
-def env(store_url, cache):
-    return {"AERO_STORE": store_url, "AERO_CACHE_DIR": str(cache)}
+def env(store, cache):
+    return {"AERO_STORE": store.url, "AERO_CACHE_DIR": str(cache), **store.env}
 
 
 def run(program, args, env, timeout=120, **kw):
@@ -187,10 +263,8 @@ def test_versions_and_unchanged_reput_sends_nothing(aero_init, env, tmp_path, st
     src = make_tree(tmp_path / "src")
     assert put(aero_init, env, "data", src)["version"] == 1
     objects = store.keys("objects/")
-    # An object sent again would show in its directory's mtime even where the
-    # store refuses to replace it (a temporary file comes and goes there).
-    watched = objects + sorted({os.path.dirname(k) for k in objects})
-    stamps = {k: os.stat(store.path(k)).st_mtime_ns for k in watched}
+    writes = store.object_writes()
+    assert writes  # the first put's writes are seen
 
     r = put(aero_init, env, "data", src, check=False)
     assert r.returncode == 0, r.stderr
@@ -199,7 +273,7 @@ def test_versions_and_unchanged_reput_sends_nothing(aero_init, env, tmp_path, st
     assert "unchanged: data:v1" in r.stderr
     assert sent(r.stderr) == (0, "0 B")
     assert store.keys("objects/") == objects
-    assert {k: os.stat(store.path(k)).st_mtime_ns for k in watched} == stamps
+    assert store.object_writes() == writes
     assert store.keys("names/") == ["names/data/v1.json"]
 
     (src / "a.csv").chmod(0o644)
@@ -487,30 +561,41 @@ def test_object_that_does_not_match_its_digest(aero_init, env, tmp_path, store, 
     assert r.returncode == DIGEST, r.stderr
 
 
-def test_denied_and_failing_stores(aero_init, env, tmp_path, store):
+def test_denied_and_failing_stores(aero_init, env, tmp_path, store, request):
     src = tmp_path / "src"
     src.mkdir()
     (src / "f").write_text("x")
     put(aero_init, env, "data", src)
-    # A store this user may not read: run as nobody (when root) or lock it.
-    if os.geteuid() == 0:
+    out = str(tmp_path / "o")
+    if store.kind == "s3":
+        # Keys moto does not know, once it checks signatures.
+        store.moto.reset_auth("0")
+        try:
+            r = get(aero_init, {**env, "AWS_SECRET_ACCESS_KEY": "wrong"}, "data", out,
+                    check=False)
+        finally:
+            store.moto.reset_auth("inf")
+        assert r.returncode == DENIED, r.stderr
+        r = get(aero_init, {**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, "data", out,
+                check=False)
+        assert r.returncode == STORE, r.stderr
+    elif os.geteuid() == 0:  # a store this user may not read: run as nobody
         if not shutil.which("setpriv"):
             pytest.skip("no setpriv to run as another user")
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                             aero_init, "artifact", "get", "data", "/nonexistent/o"],
                            env=clean_env({**env, "AERO_CACHE_DIR": "/nonexistent/c"}),
                            capture_output=True, text=True, timeout=60)
+        assert r.returncode == DENIED and "permission" in r.stderr.lower(), r.stderr
     else:
         os.chmod(store.root, 0)
-        r = get(aero_init, env, "data", tmp_path / "o", check=False)
+        r = get(aero_init, env, "data", out, check=False)
         os.chmod(store.root, 0o755)
-    assert r.returncode == DENIED, r.stderr
-    assert "permission" in r.stderr.lower()
-    r = run(aero_init, ["artifact", "get", "data", str(tmp_path / "o")],
-            {**env, "AERO_STORE": "gopher://nowhere"})
+        assert r.returncode == DENIED and "permission" in r.stderr.lower(), r.stderr
+    r = run(aero_init, ["artifact", "get", "data", out], {**env, "AERO_STORE": "gopher://x"})
     assert r.returncode == STORE, r.stderr
-    os.remove(store.path(store.object_key(sha256(src / "f"))))
-    r = get(aero_init, env, "data", tmp_path / "o", check=False)
+    store.remove(store.object_key(sha256(src / "f")))
+    r = get(aero_init, env, "data", out, check=False)
     assert r.returncode == STORE and "missing from" in r.stderr, r.stderr
 
 
