@@ -9,7 +9,7 @@ packages=(
 	build-essential pkg-config file dpkg-dev ca-certificates
 	libcurl4-openssl-dev libcjson-dev libseccomp-dev libcap-dev libc-ares-dev
 	libssl-dev libcmocka-dev libgit2-dev
-	python3 python3-pytest bash util-linux procps groff-base
+	python3 python3-pytest bash util-linux procps groff-base curl
 	tini dumb-init debootstrap time docker.io
 	clang-tidy cppcheck clang-format clang libclang-rt-14-dev libyaml-dev
 	docker-registry apache2-utils python3-yaml

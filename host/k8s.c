@@ -184,7 +184,10 @@ static int add_env(cJSON *container, const struct aero_k8s_job *job, const char 
 	    env_value(env, "AERO_IMAGE", job->image) < 0 ||
 	    env_value(env, "AERO_GRACE_PERIOD", grace) < 0 ||
 	    (job->seed != NULL && env_value(env, "AERO_SEED", job->seed) < 0) ||
-	    (job->tracker != NULL && env_value(env, "AERO_TRACKER", job->tracker) < 0))
+	    (job->tracker != NULL && env_value(env, "AERO_TRACKER", job->tracker) < 0) ||
+	    (job->user != NULL && env_value(env, "AERO_USER", job->user) < 0) ||
+	    (job->caps != NULL && env_value(env, "AERO_CAPS", job->caps) < 0) ||
+	    (job->hermetic && env_value(env, "AERO_HERMETIC", "1") < 0))
 		return -1;
 	for (size_t i = 0; i < sizeof(downward) / sizeof(downward[0]); i++)
 		if (env_field(env, downward[i].env, downward[i].field) < 0)

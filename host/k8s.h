@@ -5,6 +5,7 @@
 #define AERO_HOST_K8S_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Where the run directory's volume is mounted in the container. */
@@ -32,6 +33,9 @@ struct aero_k8s_job {
 	long grace_ms;      /* aero-init's grace period */
 	const char *tracker;
 	const char *seed;     /* decimal, or NULL */
+	const char *user;     /* AERO_USER, or NULL */
+	const char *caps;     /* AERO_CAPS, or NULL */
+	bool hermetic;        /* AERO_HERMETIC=1 */
 	const char *runs_pvc; /* a PersistentVolumeClaim for the runs, or NULL for an emptyDir */
 	const char **env;     /* NAME=VALUE items, count env_count */
 	size_t env_count;

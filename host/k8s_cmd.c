@@ -42,6 +42,9 @@ void aero_k8s_cmd_usage(FILE *out)
 	      "  --tracker LIST         AERO_TRACKER: local, wandb, mlflow, comma-separated\n"
 	      "  --seed N               AERO_SEED, the run's base seed\n"
 	      "  --run-id ID            AERO_RUN_ID (default: drawn at random)\n"
+	      "  --user USER[:GROUP]    AERO_USER: the image's user the experiment runs as\n"
+	      "  --caps LIST            AERO_CAPS: the capabilities it keeps (default none)\n"
+	      "  --hermetic             AERO_HERMETIC=1: no network sockets for it\n"
 	      "  --runs-pvc CLAIM       keep run directories on this PersistentVolumeClaim\n"
 	      "                         (default: an emptyDir, gone with the pod)\n",
 	      out);
@@ -61,6 +64,9 @@ enum {
 	OPT_SEED,
 	OPT_RUN_ID,
 	OPT_RUNS_PVC,
+	OPT_USER,
+	OPT_CAPS,
+	OPT_HERMETIC,
 };
 
 static const struct option options[] = {
@@ -77,6 +83,9 @@ static const struct option options[] = {
         {"seed", required_argument, NULL, OPT_SEED},
         {"run-id", required_argument, NULL, OPT_RUN_ID},
         {"runs-pvc", required_argument, NULL, OPT_RUNS_PVC},
+        {"user", required_argument, NULL, OPT_USER},
+        {"caps", required_argument, NULL, OPT_CAPS},
+        {"hermetic", no_argument, NULL, OPT_HERMETIC},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -191,6 +200,16 @@ static int parse_option(struct cmd *cmd, int c, char *arg)
 		return check_run_id(arg);
 	case OPT_RUNS_PVC:
 		job->runs_pvc = arg;
+		return 0;
+	case OPT_USER:
+		job->user = arg;
+		return *arg != '\0' ? 0 : aero_error_set("--user takes USER[:GROUP]");
+	case OPT_CAPS:
+		job->caps = arg;
+		return *arg != '\0' ? 0
+		                    : aero_error_set("--caps takes a list such as cap_sys_ptrace");
+	case OPT_HERMETIC:
+		job->hermetic = true;
 		return 0;
 	default:
 		return aero_error_set("unknown option");

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -109,6 +110,24 @@ static int add_gpus(cJSON *host, const char *gpus)
 	return 0;
 }
 
+/* --caps: the container must hold what aero-init is to give the experiment
+ * (Docker's default set lacks most), so they are added to it as well. */
+static int add_caps(cJSON *host, const char *caps)
+{
+	if (caps == NULL || strcasecmp(caps, "none") == 0)
+		return 0;
+	cJSON *add = cJSON_AddArrayToObject(host, "CapAdd");
+	char *copy = strdup(caps);
+	int rc = add != NULL && copy != NULL ? 0 : -1;
+	char *save = NULL;
+	for (char *name = copy != NULL ? strtok_r(copy, ", ", &save) : NULL;
+	     name != NULL && rc == 0; name = strtok_r(NULL, ", ", &save))
+		if (!cJSON_AddItemToArray(add, cJSON_CreateString(name)))
+			rc = -1;
+	free(copy);
+	return rc;
+}
+
 /* The body of POST /containers/create. */
 static cJSON *container_body(const struct aero_run_opts *o, const char *image_id,
                              const struct aero_env *env, char *const *binds, size_t bind_count,
@@ -133,7 +152,7 @@ static cJSON *container_body(const struct aero_run_opts *o, const char *image_id
 	     cJSON_AddNumberToObject(host, "ShmSize", (double)o->shm_size) == NULL) ||
 	    (o->network != NULL &&
 	     cJSON_AddStringToObject(host, "NetworkMode", o->network) == NULL) ||
-	    (o->gpus != NULL && add_gpus(host, o->gpus) < 0)) {
+	    (o->gpus != NULL && add_gpus(host, o->gpus) < 0) || add_caps(host, o->caps) < 0) {
 		cJSON_Delete(body);
 		return NULL;
 	}
@@ -284,6 +303,9 @@ static int prepare_run(struct run *r)
 	        .image_name = r->tag,
 	        .seed = r->opts.seed,
 	        .tracker = r->opts.tracker,
+	        .user = r->opts.user,
+	        .caps = r->opts.caps,
+	        .hermetic = r->opts.hermetic,
 	        .store = store,
 	        .overrides = r->opts.overrides,
 	        .override_count = r->opts.override_count,

@@ -69,6 +69,8 @@ int aero_env_add_run(struct aero_env *env, const struct aero_run_facts *f)
 	    set_if(env, "AERO_IMAGE_NAME", f->image_name) < 0 ||
 	    set_if(env, "AERO_SEED", f->seed) < 0 || set_if(env, "AERO_TRACKER", f->tracker) < 0 ||
 	    set_if(env, "AERO_STORE", f->store) < 0 || add_overrides(env, f) < 0 ||
+	    set_if(env, "AERO_USER", f->user) < 0 || set_if(env, "AERO_CAPS", f->caps) < 0 ||
+	    (f->hermetic && aero_env_set(env, "AERO_HERMETIC", "1") < 0) ||
 	    (f->dev && aero_env_set(env, "AERO_DEV", "1") < 0))
 		return -1;
 	if (g == NULL || g->commit[0] == '\0')

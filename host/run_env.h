@@ -23,6 +23,8 @@ struct aero_run_facts {
 	const struct aero_git_facts *git;
 	const char *image_id, *image_name;
 	const char *seed, *tracker;
+	const char *user, *caps;      /* AERO_USER, AERO_CAPS */
+	bool hermetic;                /* AERO_HERMETIC=1 */
 	const char *store;            /* the store's URL as the experiment reaches it */
 	const char *const *overrides; /* --artifact-override NAME=VERSION */
 	size_t override_count;

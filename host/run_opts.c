@@ -35,6 +35,10 @@ static void run_usage(FILE *out)
 	      "      --artifact-override NAME=VERSION  get VERSION (v3, 3, latest or\n"
 	      "                          sha256:...) whenever the run asks for NAME\n"
 	      "      --tracker NAME      where aero-init sends the run (AERO_TRACKER)\n"
+	      "      --user USER[:GROUP] run the experiment as USER of the image (AERO_USER)\n"
+	      "      --caps LIST         the capabilities it keeps, such as\n"
+	      "                          cap_net_bind_service (AERO_CAPS; default none)\n"
+	      "      --hermetic          no network sockets for the experiment (AERO_HERMETIC)\n"
 	      "      --keep              keep the container after the run\n"
 	      "      --build-only        check and build the image, print its id, run nothing\n"
 	      "      --init PATH         the aero-init that --dev runs\n"
@@ -95,7 +99,10 @@ enum {
 	OPT_TRACKER,
 	OPT_KEEP,
 	OPT_BUILD_ONLY,
-	OPT_INIT
+	OPT_INIT,
+	OPT_USER,
+	OPT_CAPS,
+	OPT_HERMETIC
 };
 
 /* NAME=VERSION: an artifact name and v3, 3, latest or sha256:HEX; no commas,
@@ -180,6 +187,18 @@ static int take(int c, struct aero_run_opts *o)
 	case OPT_INIT:
 		o->init_path = optarg;
 		return 0;
+	case OPT_USER:
+		o->user = optarg;
+		return *optarg != '\0' ? 0 : usage_error("--user takes USER[:GROUP], not", optarg);
+	case OPT_CAPS:
+		o->caps = optarg;
+		return *optarg != '\0'
+		               ? 0
+		               : usage_error("--caps takes a list such as cap_sys_ptrace, not",
+		                             optarg);
+	case OPT_HERMETIC:
+		o->hermetic = true;
+		return 0;
 	case OPT_GPUS:
 		o->gpus = optarg;
 		return check_gpus(optarg) == 0
@@ -223,6 +242,9 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 	        {"keep", no_argument, NULL, OPT_KEEP},
 	        {"build-only", no_argument, NULL, OPT_BUILD_ONLY},
 	        {"init", required_argument, NULL, OPT_INIT},
+	        {"user", required_argument, NULL, OPT_USER},
+	        {"caps", required_argument, NULL, OPT_CAPS},
+	        {"hermetic", no_argument, NULL, OPT_HERMETIC},
 	        {NULL, 0, NULL, 0},
 	};
 	memset(opts, 0, sizeof(*opts));

@@ -15,6 +15,8 @@ struct aero_run_opts {
 	const char *seed;          /* --seed */
 	const char *tracker;       /* --tracker */
 	const char *init_path;     /* --init: aero-init for --dev */
+	const char *user;          /* --user USER[:GROUP]: AERO_USER */
+	const char *caps;          /* --caps LIST: AERO_CAPS */
 	long long shm_size;        /* --shm-size, bytes; 0: the engine's default */
 	const char **env;          /* --env NAME[=VALUE], NULL-terminated */
 	size_t env_count;
@@ -23,6 +25,7 @@ struct aero_run_opts {
 	const char **overrides; /* --artifact-override NAME=VERSION */
 	size_t override_count;
 	bool allow_unpushed, dev, keep, quiet;
+	bool hermetic;   /* --hermetic: AERO_HERMETIC=1 */
 	bool build_only; /* --build-only: check, build, print the image's id */
 	char **command;  /* after "--"; NULL with --build-only */
 };

@@ -3,7 +3,7 @@
 
 #include "error.h"
 #include "log.h"
-#include "parse.h"
+#include "userdb.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -103,7 +103,7 @@ static int send_request(int fd, const char *line)
 /* Reads the one answer line: {"exit":N}, or a refusal. */
 static int read_answer(int fd)
 {
-	char answer[ANSWER_MAX + 1] = {0};
+	char answer[ANSWER_MAX + 1] = "";
 	size_t len = 0;
 	while (len < ANSWER_MAX && memchr(answer, '\n', len) == NULL) {
 		const ssize_t n = read(fd, answer + len, ANSWER_MAX - len);
@@ -163,19 +163,15 @@ int aero_artifact_become_client(void)
 	const char *as = getenv("AERO_ARTIFACT_AS");
 	if (as == NULL || geteuid() != 0)
 		return 0;
-	long uid = 0, gid = 0;
 	const char *colon = strchr(as, ':');
-	char *uid_text = colon != NULL ? strndup(as, (size_t)(colon - as)) : NULL;
-	const bool ok = uid_text != NULL && aero_parse_int(uid_text, 0, 4294967294L, &uid) == 0 &&
-	                aero_parse_int(colon + 1, 0, 4294967294L, &gid) == 0;
-	free(uid_text);
-	if (!ok)
+	unsigned uid = 0, gid = 0;
+	if (colon == NULL || aero_id_parse(as, (size_t)(colon - as), &uid) < 0 ||
+	    aero_id_parse(colon + 1, strlen(colon + 1), &gid) < 0)
 		return aero_error_set("AERO_ARTIFACT_AS='%s' is not UID:GID", as);
 	if (uid == 0)
 		return 0;
 	const gid_t groups[1] = {(gid_t)gid};
 	if (setgroups(1, groups) < 0 || setgid((gid_t)gid) < 0 || setuid((uid_t)uid) < 0)
-		return aero_error_set("cannot act as uid %ld gid %ld: %s", uid, gid,
-		                      strerror(errno));
+		return aero_error_set("cannot act as uid %u gid %u: %s", uid, gid, strerror(errno));
 	return 0;
 }

@@ -64,21 +64,23 @@ struct aero_channel {
 	struct aero_artifact_workers *workers;
 };
 
-static int socket_path(struct aero_channel *ch, const char *run_dir)
+static int socket_path(struct aero_channel *ch, const char *run_dir,
+                       const struct aero_channel_peer *peer)
 {
 	struct sockaddr_un addr;
 	const size_t len = strlen(run_dir) + sizeof("/aero.sock");
-	if (len <= sizeof(addr.sun_path)) {
+	if (len <= sizeof(addr.sun_path) && (peer == NULL || peer->reaches_run_dir)) {
 		ch->path = malloc(len);
 		if (ch->path == NULL)
 			return aero_error_set("out of memory");
 		(void)snprintf(ch->path, len, "%s/aero.sock", run_dir);
 		return 0;
 	}
-	/* Socket paths are limited to 108 bytes; a deep run directory gets a
-	 * private directory under /tmp instead. */
+	/* Socket paths are limited to 108 bytes; a deep run directory, or one
+	 * the experiment's user cannot reach, gets a private directory under /tmp
+	 * instead: aero-init's, which others may pass through but not list. */
 	char template[] = "/tmp/aeromancy-XXXXXX";
-	if (mkdtemp(template) == NULL)
+	if (mkdtemp(template) == NULL || (peer != NULL && peer->give && chmod(template, 0711) < 0))
 		return aero_error_set("cannot create a directory for the socket: %s",
 		                      strerror(errno));
 	ch->private_dir = strdup(template);
@@ -89,7 +91,20 @@ static int socket_path(struct aero_channel *ch, const char *run_dir)
 	return 0;
 }
 
-int aero_channel_open(struct aero_channel **out, const char *run_dir, struct aero_spool *spool)
+/* The experiment runs as another user: the socket becomes its own, and no
+ * one else's (root aside). */
+static int give_socket(const struct aero_channel *ch, const struct aero_channel_peer *peer)
+{
+	if (peer == NULL || !peer->give)
+		return 0;
+	if (chmod(ch->path, 0600) < 0 || chown(ch->path, peer->uid, peer->gid) < 0)
+		return aero_error_set("cannot give %s to uid %u: %s", ch->path, (unsigned)peer->uid,
+		                      strerror(errno));
+	return 0;
+}
+
+int aero_channel_open(struct aero_channel **out, const char *run_dir, struct aero_spool *spool,
+                      const struct aero_channel_peer *peer)
 {
 	struct aero_channel *ch = calloc(1, sizeof(*ch));
 	if (ch == NULL)
@@ -101,7 +116,7 @@ int aero_channel_open(struct aero_channel **out, const char *run_dir, struct aer
 		free(ch);
 		return aero_error_set("out of memory");
 	}
-	if (socket_path(ch, run_dir) < 0 || ch->path == NULL) {
+	if (socket_path(ch, run_dir, peer) < 0 || ch->path == NULL) {
 		aero_channel_close(ch);
 		return -1;
 	}
@@ -112,6 +127,10 @@ int aero_channel_open(struct aero_channel **out, const char *run_dir, struct aer
 	if (ch->listen_fd < 0 || bind(ch->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    listen(ch->listen_fd, 128) < 0 || setenv("AERO_SOCKET", ch->path, 1) < 0) {
 		aero_error_set("cannot listen on %s: %s", ch->path, strerror(errno));
+		aero_channel_close(ch);
+		return -1;
+	}
+	if (give_socket(ch, peer) < 0) {
 		aero_channel_close(ch);
 		return -1;
 	}

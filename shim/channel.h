@@ -16,10 +16,20 @@
 
 struct aero_channel;
 
+/* The experiment's user, when it is not aero-init's. */
+struct aero_channel_peer {
+	bool reaches_run_dir; /* it can search every directory down to run_dir */
+	bool give;            /* the socket becomes uid:gid's (mode 0600) */
+	uid_t uid;
+	gid_t gid;
+};
+
 /* Listens on run_dir/aero.sock (or on a private directory under /tmp when that
- * path is too long for a socket) and exports its path as AERO_SOCKET.
- * Records go to spool. 0, or -1 with aero_error set. */
-int aero_channel_open(struct aero_channel **channel, const char *run_dir, struct aero_spool *spool);
+ * path is too long for a socket, or out of peer's reach) and exports its path
+ * as AERO_SOCKET. Records go to spool. peer NULL: the experiment runs as
+ * aero-init does. 0, or -1 with aero_error set. */
+int aero_channel_open(struct aero_channel **channel, const char *run_dir, struct aero_spool *spool,
+                      const struct aero_channel_peer *peer);
 
 /* Fills fds with what the channel waits on; returns how many (at most max). */
 size_t aero_channel_poll_fds(const struct aero_channel *channel, struct pollfd *fds, size_t max);

@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "privileges.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -129,18 +130,40 @@ static void redirect_stdio(const struct aero_spawn_stdio *stdio)
 		(void)dup2(stdio->err, STDERR_FILENO);
 }
 
+/* What the child leaves for the parent when it fails (vfork shares memory):
+ * errno, and the step of the privileges that failed, if it was one. */
+struct child_failure {
+	int error;
+	enum aero_privileges_step step;
+};
+
+/* Everything the child needs, prepared by the parent. */
+struct child_plan {
+	char *const *command;
+	enum tty_plan tty;
+	const struct aero_spawn_stdio *stdio;
+	const struct aero_privileges *privileges; /* NULL: aero-init's own */
+	volatile struct child_failure *failure;
+};
+
 /* In the child, which shares aero-init's memory until exec (vfork): isolate
- * it, restore its signals and exec; when exec fails, leave errno in
- * *exec_error for the parent, which vfork keeps waiting until then. */
-static void __attribute__((noreturn))
-run_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
-          volatile int *exec_error)
+ * it, restore its signals, give it its privileges and exec; when that fails,
+ * leave the reason in plan->failure for the parent, which vfork keeps waiting. */
+static void __attribute__((noreturn)) run_child(const struct child_plan *plan)
 {
-	isolate_child(plan);
-	redirect_stdio(stdio);
+	isolate_child(plan->tty);
+	redirect_stdio(plan->stdio);
 	restore_signals();
-	execvp(command[0], command);
-	*exec_error = errno;
+	if (plan->privileges != NULL) {
+		const enum aero_privileges_step step = aero_privileges_apply(plan->privileges);
+		if (step != AERO_PRIV_OK) {
+			plan->failure->error = errno != 0 ? errno : EPERM;
+			plan->failure->step = step;
+			_exit(AERO_EXIT_INTERNAL);
+		}
+	}
+	execvp(plan->command[0], plan->command);
+	plan->failure->error = errno;
 	_exit(aero_spawn_exec_status(errno));
 }
 
@@ -148,33 +171,38 @@ run_child(char *const command[], enum tty_plan plan, const struct aero_spawn_std
  * has exec'd or failed to, so the outcome is known on return. Kept apart so
  * that nothing the parent uses later lives across the vfork. posix_spawn is
  * not enough: it cannot give the child a controlling terminal (TIOCSCTTY). */
-static pid_t __attribute__((noinline))
-start_child(char *const command[], enum tty_plan plan, const struct aero_spawn_stdio *stdio,
-            volatile int *exec_error)
+static pid_t __attribute__((noinline)) start_child(const struct child_plan *plan)
 {
 	const pid_t pid = vfork(); /* NOLINT(clang-analyzer-security.insecureAPI.vfork) */
 	if (pid == 0)
-		run_child(command, plan, stdio, exec_error); /* NOLINT(clang-analyzer-unix.Vfork) */
+		run_child(plan); /* NOLINT(clang-analyzer-unix.Vfork) */
 	return pid;
 }
 
 int aero_spawn(char *const command[], const struct aero_spawn_stdio *stdio,
-               struct aero_spawned *child)
+               const struct aero_privileges *privileges, struct aero_spawned *child)
 {
 	const enum tty_plan plan = plan_terminal();
 	if (plan == TTY_HANDOVER)
 		release_terminal();
 
-	volatile int exec_error = 0;
-	const pid_t pid = start_child(command, plan, stdio, &exec_error);
+	volatile struct child_failure failure = {0, AERO_PRIV_OK};
+	const struct child_plan child_plan = {command, plan, stdio, privileges, &failure};
+	const pid_t pid = start_child(&child_plan);
 	if (pid < 0) {
 		aero_log_error("cannot start a process: %s", strerror(errno));
 		return AERO_EXIT_INTERNAL;
 	}
-	const int err = exec_error;
+	const int err = failure.error;
 	if (err != 0) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		if (failure.step != AERO_PRIV_OK) {
+			aero_log_error("cannot start '%s': %s failed: %s (doc/security.md)",
+			               command[0], aero_privileges_step_name(failure.step),
+			               strerror(err));
+			return AERO_EXIT_INTERNAL;
+		}
 		aero_log_error("cannot run '%s': %s", command[0], exec_reason(command[0], err));
 		return aero_spawn_exec_status(err);
 	}

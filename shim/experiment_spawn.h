@@ -18,11 +18,15 @@ struct aero_spawn_stdio {
 	int err;
 };
 
-/* Forks and execs command (PATH searched) with stdio. On success fills *child and returns 0.
- * When exec fails, reaps the child, reports one line on stderr and returns 126 or 127; other
- * failures return AERO_EXIT_INTERNAL. Call with every signal blocked. */
+struct aero_privileges;
+
+/* Forks and execs command (PATH searched) with stdio, and with privileges
+ * applied first (privileges.h; NULL leaves aero-init's). On success fills
+ * *child and returns 0. When exec fails, reaps the child, reports one line on
+ * stderr and returns 126 or 127; other failures, privileges that could not be
+ * applied among them, return AERO_EXIT_INTERNAL. Call with every signal blocked. */
 int aero_spawn(char *const command[], const struct aero_spawn_stdio *stdio,
-               struct aero_spawned *child);
+               const struct aero_privileges *privileges, struct aero_spawned *child);
 
 /* The exit status for a failed exec with error err: 127 not found, else 126. */
 int aero_spawn_exec_status(int err);

@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include "capnames.h"
 #include "courier.h"
 #include "error.h"
 #include "log.h"
@@ -153,6 +154,49 @@ static int set_tracker_timeout(struct aero_init_options *opts, const char *value
 	return 0;
 }
 
+/* --user USER[:GROUP]: checked for form here, resolved in privileges.c. */
+static int set_user(struct aero_init_options *opts, const char *value, const char *source)
+{
+	const char *colon = strchr(value, ':');
+	if (*value == '\0' || colon == value || (colon != NULL && colon[1] == '\0') ||
+	    (colon != NULL && strchr(colon + 1, ':') != NULL))
+		return aero_error_set(
+		        "%s: '%s' is not USER or USER:GROUP (a name or a number each)", source,
+		        value);
+	opts->user = value;
+	return 0;
+}
+
+static int set_caps(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (aero_caps_parse(value, &opts->caps) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	return 0;
+}
+
+static int set_hermetic(struct aero_init_options *opts, const char *value, const char *source)
+{
+	if (value == NULL) {
+		opts->hermetic = true;
+		return 0;
+	}
+	if (aero_parse_bool(value, &opts->hermetic) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	return 0;
+}
+
+static int set_allow_new_privs(struct aero_init_options *opts, const char *value,
+                               const char *source)
+{
+	if (value == NULL) {
+		opts->allow_new_privs = true;
+		return 0;
+	}
+	if (aero_parse_bool(value, &opts->allow_new_privs) < 0)
+		return aero_error_set("%s: %s", source, aero_error_last());
+	return 0;
+}
+
 /* Applies fn to each comma-separated item of a list such as "1,143". */
 static int for_each_item(struct aero_init_options *opts, const char *list, const char *source,
                          int (*fn)(struct aero_init_options *, const char *, const char *))
@@ -231,6 +275,10 @@ enum {
 	OPT_TRACKER_INTERVAL,
 	OPT_TRACKER_TIMEOUT,
 	OPT_CONSOLE,
+	OPT_USER,
+	OPT_CAPS,
+	OPT_HERMETIC,
+	OPT_ALLOW_NEW_PRIVS,
 };
 
 static const struct setting settings[] = {
@@ -282,6 +330,19 @@ static const struct setting settings[] = {
         {"console", OPT_CONSOLE, required_argument, "AERO_CONSOLE", set_console, "on|off",
          "with a run directory, pass the experiment's stdout and stderr through and record "
          "them with time stamps in output.log, each unless it is a terminal (default on)"},
+        {"user", OPT_USER, required_argument, "AERO_USER", set_user, "USER[:GROUP]",
+         "run the experiment as USER (a name from /etc/passwd or a number) with its groups "
+         "from /etc/group, or with GROUP alone; aero-init itself stays root (doc/security.md)"},
+        {"caps", OPT_CAPS, required_argument, "AERO_CAPS", set_caps, "LIST",
+         "the capabilities the experiment keeps, such as cap_net_bind_service,cap_sys_ptrace "
+         "(default: none, also for root); the bounding set is reduced to them"},
+        {"hermetic", OPT_HERMETIC, no_argument, "AERO_HERMETIC", set_hermetic, NULL,
+         "deny the experiment network sockets and io_uring with seccomp (unix sockets stay); "
+         "declared inputs come through 'aero-init artifact get' (AERO_HERMETIC=1)"},
+        {"allow-new-privs", OPT_ALLOW_NEW_PRIVS, no_argument, "AERO_ALLOW_NEW_PRIVS",
+         set_allow_new_privs, NULL,
+         "do not set no_new_privs for the experiment, so setuid programs such as sudo work "
+         "(AERO_ALLOW_NEW_PRIVS=1)"},
         {"quiet", 'q', no_argument, NULL, NULL, NULL, "report errors only"},
         {"build-info", OPT_BUILD_INFO, no_argument, NULL, NULL, NULL,
          "print the version and the libraries built in, as JSON"},

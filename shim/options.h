@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit status for aero-init's own errors (bad options, cannot fork): the same
@@ -41,6 +42,8 @@ struct aero_init_options {
 	const char *trackers;     /* AERO_TRACKER: "local", "wandb", "mlflow", comma-separated */
 	long tracker_interval_ms; /* deliver to the trackers this often */
 	long tracker_timeout_ms;  /* at the end, wait this long for the trackers */
+	const char *user;         /* --user USER[:GROUP] for the experiment, or NULL */
+	uint64_t caps;            /* --caps: the experiment's capabilities (capnames.h) */
 	char **command;           /* NULL-terminated; points into argv */
 	/* rewrite[S] is the signal forwarded when S arrives: S itself, another, or 0 to drop. */
 	int rewrite[AERO_SIGNAL_LIMIT];
@@ -50,6 +53,8 @@ struct aero_init_options {
 	bool capture;         /* capture the environment before the experiment starts */
 	bool console;         /* with a run directory, record stdout and stderr in output.log */
 	bool record;          /* keep a run directory (the default one when run_dir is NULL) */
+	bool hermetic;        /* the experiment may open no network sockets (seccomp) */
+	bool allow_new_privs; /* leave no_new_privs unset for the experiment */
 	bool remap_exit[256]; /* exit statuses reported as 0 */
 };
 

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "files.h"
 #include "log.h"
+#include "privileges.h"
 #include "seed.h"
 
 #include <errno.h>
@@ -79,7 +80,19 @@ static cJSON *capture_environment(const struct aero_init_options *opts)
 	return manifest;
 }
 
-int aero_prepare_run(const struct aero_init_options *opts)
+/* run.privileges: what the experiment is started with (privileges.h). */
+static int add_privileges(cJSON *manifest, const struct aero_privileges *privileges)
+{
+	cJSON *run = cJSON_GetObjectItemCaseSensitive(manifest, "run");
+	if (run == NULL)
+		run = aero_json_add_object(manifest, "run");
+	cJSON *part = run != NULL ? aero_json_add_object(run, "privileges") : NULL;
+	if (part == NULL)
+		return aero_error_set("out of memory");
+	return aero_privileges_describe(privileges, part);
+}
+
+int aero_prepare_run(const struct aero_init_options *opts, const struct aero_privileges *privileges)
 {
 	cJSON *manifest = NULL;
 	/* Capture when the manifest has somewhere to go; seeds are exported always. */
@@ -94,6 +107,8 @@ int aero_prepare_run(const struct aero_init_options *opts)
 		}
 	}
 	int rc = manifest != NULL ? 0 : -1;
+	if (rc == 0)
+		rc = add_privileges(manifest, privileges);
 	cJSON *seed = rc == 0 ? aero_json_add_object(manifest, "seed") : NULL;
 	if (rc == 0 && (seed == NULL || aero_seed_apply(opts, seed) < 0))
 		rc = -1;

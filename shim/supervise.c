@@ -16,6 +16,7 @@
 #include "experiment_spawn.h"
 #include "log.h"
 #include "prepare.h"
+#include "privileges.h"
 #include "signame.h"
 #include "spool.h"
 #include "sysmetrics.h"
@@ -55,6 +56,39 @@ struct supervisor {
 	int64_t next_sample_ms; /* CLOCK_MONOTONIC; 0 when system metrics are off */
 	bool done;
 };
+
+/* The courier's thread gives up what aero-init does not keep (privileges.h). */
+static void drop_thread_privileges(void *arg)
+{
+	if (aero_privileges_drop_own(arg) < 0)
+		aero_log_warn("the tracker thread cannot drop its capabilities: %s",
+		              strerror(errno));
+}
+
+/* Decides what the experiment may do before anything starts; a refusal is
+ * aero-init's error (125), said before anything is recorded. */
+static int plan_privileges(const struct aero_init_options *opts, struct aero_privileges *p)
+{
+	if (aero_privileges_prepare(p, opts) < 0) {
+		aero_log_error("%s", aero_error_last());
+		return AERO_EXIT_INTERNAL;
+	}
+	if (p->filter != NULL)
+		aero_log_notice("hermetic run: the experiment cannot open network sockets; its "
+		                "declared inputs come through 'aero-init artifact get'");
+	/* A same-user experiment must not ptrace aero-init, which it could make
+	 * open sockets for it or use capabilities it was denied. */
+	if ((p->own_reduce || p->filter != NULL) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		aero_log_warn("cannot make aero-init non-dumpable: %s", strerror(errno));
+	return 0;
+}
+
+/* The experiment has started: aero-init keeps only what it needs (doc/security.md). */
+static void drop_own_privileges(const struct aero_privileges *p)
+{
+	if (aero_privileges_drop_own(p) < 0)
+		aero_log_warn("cannot drop aero-init's own capabilities: %s", strerror(errno));
+}
 
 static const char *signal_name(int sig)
 {
@@ -346,7 +380,21 @@ static void record_outcome(struct supervisor *s, int status)
 	cJSON_Delete(outcome);
 }
 
-int aero_supervise(const struct aero_init_options *opts)
+/* The channel's socket where the experiment's user can reach it, and its own. */
+static struct aero_channel_peer channel_peer(const struct aero_init_options *opts,
+                                             const struct aero_privileges *p)
+{
+	return (struct aero_channel_peer){
+	        .reaches_run_dir = aero_privileges_can_reach(p, opts->run_dir),
+	        .give = p->uid != geteuid(),
+	        .uid = p->uid,
+	        .gid = p->gid,
+	};
+}
+
+/* The life of a run, once its privileges are decided. */
+static int supervise_run(const struct aero_init_options *opts,
+                         const struct aero_privileges *privileges)
 {
 	struct supervisor s = {.opts = opts, .signal_fd = -1};
 
@@ -356,11 +404,14 @@ int aero_supervise(const struct aero_init_options *opts)
 	}
 	become_subreaper();
 
-	const int prepared = aero_prepare_run(opts);
+	const int prepared = aero_prepare_run(opts, privileges);
 	if (prepared != 0)
 		return prepared;
-	if (opts->run_dir != NULL && (aero_spool_open(&s.spool, opts->run_dir) < 0 ||
-	                              aero_channel_open(&s.channel, opts->run_dir, s.spool) < 0)) {
+	const struct aero_channel_peer peer = opts->run_dir != NULL ? channel_peer(opts, privileges)
+	                                                            : (struct aero_channel_peer){0};
+	if (opts->run_dir != NULL &&
+	    (aero_spool_open(&s.spool, opts->run_dir) < 0 ||
+	     aero_channel_open(&s.channel, opts->run_dir, s.spool, &peer) < 0)) {
 		aero_log_error("cannot open the run's records, so it is not started: %s",
 		               aero_error_last());
 		aero_spool_close(s.spool);
@@ -386,6 +437,8 @@ int aero_supervise(const struct aero_init_options *opts)
 		        .trackers = opts->trackers != NULL ? opts->trackers : "local",
 		        .interval_ms = opts->tracker_interval_ms,
 		        .stop_on_request = true,
+		        .thread_start = drop_thread_privileges,
+		        .thread_arg = (void *)privileges,
 		};
 		/* A tracker that cannot be reached never stops the run; only a run
 		 * directory whose cursors cannot be written does. */
@@ -401,7 +454,7 @@ int aero_supervise(const struct aero_init_options *opts)
 	}
 	struct aero_spawned spawned;
 	const struct aero_spawn_stdio stdio = aero_console_stdio(s.console);
-	const int spawn_status = aero_spawn(opts->command, &stdio, &spawned);
+	const int spawn_status = aero_spawn(opts->command, &stdio, privileges, &spawned);
 	if (s.console != NULL)
 		aero_console_started(s.console);
 	if (spawn_status != 0) {
@@ -418,6 +471,7 @@ int aero_supervise(const struct aero_init_options *opts)
 	s.shell_tty = spawned.shell_tty;
 	s.child_running = true;
 	aero_log_info("started '%s' as process %d", opts->command[0], (int)s.child);
+	drop_own_privileges(privileges);
 
 	arm_parent_death_signal(&s);
 	/* Do not pin the directory we were started in (it may be a mount). */
@@ -447,5 +501,16 @@ int aero_supervise(const struct aero_init_options *opts)
 	if (s.courier != NULL && aero_courier_finish(s.courier, opts->tracker_timeout_ms) > 0)
 		aero_log_debug("some trackers did not get everything (see above)");
 	close(s.signal_fd);
+	return status;
+}
+
+int aero_supervise(const struct aero_init_options *opts)
+{
+	struct aero_privileges privileges;
+	const int planned = plan_privileges(opts, &privileges);
+	if (planned != 0)
+		return planned;
+	const int status = supervise_run(opts, &privileges);
+	aero_privileges_free(&privileges);
 	return status;
 }

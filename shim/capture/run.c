@@ -5,6 +5,7 @@
 #include "files.h"
 #include "hex.h"
 #include "probes.h"
+#include "userdb.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,17 +61,12 @@ static int add_command(const struct aero_capture_ctx *ctx, cJSON *part)
 static char *user_name(const struct aero_capture_ctx *ctx, uid_t uid)
 {
 	char *passwd = aero_root_read(ctx, "/etc/passwd", (size_t)16 * 1024 * 1024, NULL);
+	struct aero_passwd_entry entry;
 	char *found = NULL;
-	for (char *line = passwd; line != NULL && *line != '\0' && found == NULL;) {
-		char *end = strchr(line, '\n');
-		if (end != NULL)
-			*end = '\0';
-		char *name_end = strchr(line, ':');
-		char *uid_field = name_end != NULL ? strchr(name_end + 1, ':') : NULL;
-		if (uid_field != NULL && strtoul(uid_field + 1, NULL, 10) == uid &&
-		    uid_field[1] != ':')
-			found = strndup(line, (size_t)(name_end - line));
-		line = end != NULL ? end + 1 : NULL;
+	if (passwd != NULL && aero_passwd_find(passwd, NULL, uid, &entry) == 1) {
+		found = entry.name;
+		entry.name = NULL;
+		aero_passwd_entry_free(&entry);
 	}
 	free(passwd);
 	return found;

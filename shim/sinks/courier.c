@@ -563,6 +563,8 @@ static int64_t next_due(const struct aero_courier *c, int64_t now, bool ending)
 static void *run_thread(void *arg)
 {
 	struct aero_courier *c = arg;
+	if (c->opts.thread_start != NULL)
+		c->opts.thread_start(c->opts.thread_arg);
 	(void)pthread_mutex_lock(&c->lock);
 	for (;;) {
 		const bool ending = c->ending;

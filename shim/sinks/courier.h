@@ -17,6 +17,10 @@ struct aero_courier_options {
 	long interval_ms;     /* how often to deliver what is new */
 	bool stop_on_request; /* a tracker's "stop" sends SIGTERM to this process */
 	bool interactive;     /* say what happens on stderr (aero-init sync) */
+	/* Called first on the courier's thread, with thread_arg: aero-init
+	 * drops that thread's capabilities there (each thread has its own). */
+	void (*thread_start)(void *thread_arg);
+	void *thread_arg;
 };
 
 /* Checks that trackers lists only known sinks; -1 with aero_error otherwise. */

@@ -31,7 +31,7 @@ echo "missing=$?" > status.txt
 """
 
 
-def run_under_init(aero_init, tmp_path, script, extra_env=None, program=("sh", "-c")):
+def run_under_init(aero_init, tmp_path, script, extra_env=None, program=("sh", "-c"), args=()):
     run_dir = tmp_path / "run"
     work = tmp_path / "work"
     work.mkdir()
@@ -44,7 +44,7 @@ def run_under_init(aero_init, tmp_path, script, extra_env=None, program=("sh", "
     bin_dir.mkdir()
     os.symlink(aero_init, bin_dir / "aero-init")
     env["PATH"] = str(bin_dir) + ":" + os.environ["PATH"]
-    r = subprocess.run([aero_init, "--run-dir", str(run_dir), "--", *program, script],
+    r = subprocess.run([aero_init, "--run-dir", str(run_dir), "--", *program, script, *args],
                        cwd=work, env=env, capture_output=True, text=True, timeout=120)
     return r, run_dir, work
 
@@ -149,3 +149,57 @@ def test_trackers_hear_of_the_artifacts(aero_init, tmp_path, mlflow_double, wand
     manifest = config["aeromancy"]["value"]
     assert [o["name"] for o in manifest["outputs"]] == ["model"]
     assert [i["digest"] for i in manifest["inputs"]] == [digest]
+
+
+HERMETIC_EXPERIMENT = r"""
+import json, subprocess, sys, urllib.request
+# Undeclared downloads fail: the experiment has no network sockets.
+try:
+    urllib.request.urlopen(sys.argv[1] + "/moto-api/data.json", timeout=5).read()
+    sys.exit("the experiment reached the network")
+except OSError as e:
+    print("direct:", e, flush=True)
+# Declared inputs arrive: aero-init's worker, outside the filter, fetches them.
+r = subprocess.run(["aero-init", "artifact", "get", "--json", "data:v1", "in"],
+                   capture_output=True, text=True)
+print("get:", r.returncode, r.stdout.strip(), r.stderr.strip(), flush=True)
+open("in/a.txt").read()
+import aeromancy
+aeromancy.log({"loss": 1.0})
+"""
+
+
+def test_hermetic_run_gets_declared_inputs_from_s3(aero_init, tmp_path):
+    import pytest
+    from helpers.motoserver import MotoServer, missing_programs
+    if missing_programs():
+        pytest.skip("moto_server or the aws CLI is not installed")
+    if os.geteuid() != 0:
+        pytest.skip("--hermetic needs root here (capabilities and no_new_privs tests)")
+    (tmp_path / "moto").mkdir()
+    moto = MotoServer(str(tmp_path / "moto"))
+    try:
+        moto.wait_ready()
+        moto.aws("s3", "mb", "s3://hermetic")
+        env = {k: v for k, v in moto.aws_env().items() if k.startswith("AWS_")}
+        env.update({"AWS_ENDPOINT_URL": moto.endpoint, "AERO_STORE": "s3://hermetic/store",
+                    "AERO_CACHE_DIR": str(tmp_path / "cache")})
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "a.txt").write_text("declared input\n")
+        r = subprocess.run([aero_init, "artifact", "put", "data", str(src)],
+                           env=clean_env(env), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        r, run_dir, work = run_under_init(aero_init, tmp_path, HERMETIC_EXPERIMENT,
+                                          {**env, "AERO_HERMETIC": "1"},
+                                          program=(sys.executable, "-c"),
+                                          args=(moto.endpoint,))
+    finally:
+        moto.stop()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Operation not permitted" in r.stdout, r.stdout
+    assert "get: 0 " in r.stdout, r.stdout
+    assert (work / "in" / "a.txt").read_text() == "declared input\n"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["run"]["privileges"]["seccomp"] == "filter"
+    assert [i["name"] for i in manifest["inputs"]] == ["data"]

@@ -155,6 +155,24 @@ def test_minimal_job_has_defaults_and_no_resources(launch, checker, tmp_path):
     assert other["metadata"]["name"] != doc["metadata"]["name"]
 
 
+def test_privileges_go_to_aero_init_not_the_pod(launch, checker, tmp_path):
+    """--user, --caps and --hermetic are aero-init's (AERO_*), not the pod's
+    runAsUser or capabilities, which would apply to aero-init itself."""
+    text = job_text(launch, "--image", IMAGE, "--user", "trainer:data", "--caps",
+                    "cap_sys_ptrace", "--hermetic", "--", "true")
+    doc = yaml.safe_load(text)
+    c = doc["spec"]["template"]["spec"]["containers"][0]
+    env = env_of(c)
+    assert env["AERO_USER"]["value"] == "trainer:data"
+    assert env["AERO_CAPS"]["value"] == "cap_sys_ptrace"
+    assert env["AERO_HERMETIC"]["value"] == "1"
+    assert "securityContext" not in c and "securityContext" not in doc["spec"]["template"]["spec"]
+    assert checker(text, tmp_path).returncode == 0
+    plain = env_of(yaml.safe_load(job_text(launch, "--image", IMAGE, "--", "true"))
+                   ["spec"]["template"]["spec"]["containers"][0])
+    assert not {"AERO_USER", "AERO_CAPS", "AERO_HERMETIC"} & set(plain)
+
+
 def test_runs_on_a_claim_and_cpu_only_requests(launch, checker, tmp_path):
     text = job_text(launch, "--image", IMAGE, "--runs-pvc", "team-runs", "--cpu", "500m",
                     "--grace", "1500ms", "--run-id", "x", "--", "true")

@@ -27,6 +27,8 @@ wait) trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.1; done ;
 kill) kill -9 $$ ;;
 creds) test "$WANDB_API_KEY" = "s3cr3t-value" && echo "key passed"; exit 0 ;;
 env) env | grep '^AERO_' | sort; exit 0 ;;
+artifacts) aero-init artifact put --json model /app/exp.sh && aero-init artifact get --json "$2" /tmp/got && test -s /tmp/got/exp.sh; exit $? ;;
+privs) id; grep -E '^(CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; exit 0 ;;
 esac
 echo "$1"; echo "$2" >&2; exit "$3"
 """
@@ -124,6 +126,28 @@ def test_aero_init_is_pid_1_and_settings_arrive(aero_launch, project):
     assert settings["AERO_RUN_DIR"] == "/aeromancy/run"
     assert settings["AERO_SEED"] == "42" and settings["AERO_GIT_PUSHED"] == "1"
     assert settings["AERO_IMAGE_ID"].startswith("sha256:")
+
+
+def test_user_caps_and_hermetic_reach_the_experiment(aero_launch, project):
+    """aero-launch passes them on as AERO_*; cap_sys_ptrace, which Docker does
+    not grant by default, is added to the container so that aero-init has it
+    to give. Under Docker's own seccomp profile, the hermetic filter stacks."""
+    repo, env = project
+    r = launch(aero_launch, repo, env, "./exp.sh", "privs",
+               opts=("--user", "nobody", "--caps", "cap_net_bind_service,cap_sys_ptrace",
+                     "--hermetic"))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.startswith("uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n")
+    caps = "%016x" % ((1 << 10) | (1 << 19))
+    for line in ("CapEff:\t" + caps, "CapBnd:\t" + caps, "CapAmb:\t" + caps, "NoNewPrivs:\t1",
+                 "Seccomp:\t2"):
+        assert line + "\n" in out, out
+    assert b"hermetic run" in r.stderr
+    [run_dir] = runs(env)
+    privileges = json.load(open(os.path.join(run_dir, "manifest.json")))["run"]["privileges"]
+    assert privileges["user"] == "nobody" and privileges["hermetic"] is True
+    assert privileges["capabilities"]["ambient"] == ["cap_net_bind_service", "cap_sys_ptrace"]
 
 
 @pytest.mark.parametrize("status", [3, 0, 42])
@@ -252,3 +276,33 @@ def test_build_only_takes_no_command(aero_launch, tmp_path):
         r = subprocess.run([aero_launch, "run", "-C", str(tmp_path), "--build-only", *extra],
                            capture_output=True, text=True)
         assert r.returncode == 2 and why in r.stderr, (extra, r.stderr)
+
+
+def test_artifacts_through_the_mounted_store(aero_launch, aero_init, project, tmp_path):
+    repo, env = project
+    store = tmp_path / "store"
+    env = dict(env, AERO_STORE="file://" + str(store))
+    # v1 from the host, then the run puts v2 (its exp.sh differs) and gets
+    # model:latest, unless told otherwise.
+    src = tmp_path / "v1"
+    src.mkdir()
+    (src / "exp.sh").write_text("#!/bin/sh\necho v1\n")
+    r = subprocess.run([aero_init, "artifact", "put", "model", str(src)], env=env,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = launch(aero_launch, repo, env, "./exp.sh", "artifacts", "model")
+    assert r.returncode == 0, r.stderr
+    results = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [(x["op"], x["version"]) for x in results] == [("put", 2), ("get", 2)]
+    assert (store / "names" / "model" / "v2.json").exists()
+    [run_dir] = runs(env)
+    manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
+    assert [o["version"] for o in manifest["outputs"]] == [2]
+    assert [i["version"] for i in manifest["inputs"]] == [2]
+    # --artifact-override: the run asks for model:latest and gets v1, and says so.
+    r = launch(aero_launch, repo, env, "./exp.sh", "artifacts", "model",
+               opts=("--artifact-override", "model=v1"))
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.decode().splitlines()[-1])
+    assert got["op"] == "get" and got["version"] == 1
+    assert b"override" in r.stderr.lower(), r.stderr

@@ -109,7 +109,9 @@ def test_manifest_is_written_before_the_experiment_starts(aero_init, tmp_path):
 def test_no_capture(aero_init, tmp_path):
     run(aero_init, ["--no-capture", "-s", "3", "--run-dir", str(tmp_path), "--", "true"])
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert set(manifest) == {"schema", "seed", "determinism"}
+    # No environment sections; what aero-init itself applied stays recorded.
+    assert set(manifest) == {"schema", "seed", "determinism", "run"}
+    assert set(manifest["run"]) == {"privileges"}
 
 
 @pytest.mark.parametrize("args,env,message", [

@@ -18,8 +18,9 @@
 #include <sys/wait.h>
 
 static const char *const variables[] = {
-        "AERO_GRACE_PERIOD",   "AERO_SIGNAL_CHILD_ONLY", "AERO_REMAP_EXIT", "AERO_PDEATHSIG",
-        "AERO_SIGNAL_REWRITE", "AERO_VERBOSITY",         "AERO_CONSOLE"};
+        "AERO_GRACE_PERIOD",   "AERO_SIGNAL_CHILD_ONLY", "AERO_REMAP_EXIT",     "AERO_PDEATHSIG",
+        "AERO_SIGNAL_REWRITE", "AERO_VERBOSITY",         "AERO_CONSOLE",        "AERO_USER",
+        "AERO_CAPS",           "AERO_HERMETIC",          "AERO_ALLOW_NEW_PRIVS"};
 
 static int clear_environment(void **state)
 {
@@ -164,6 +165,46 @@ static void test_actions_need_no_command(void **state)
 	assert_int_equal(o.action, AERO_INIT_BUILD_INFO);
 }
 
+static void test_privileges(void **state)
+{
+	(void)state;
+	struct aero_init_options o;
+	assert_int_equal(PARSE(&o, "x"), 0);
+	assert_null(o.user);
+	assert_int_equal(o.caps, 0); /* none, for root too */
+	assert_false(o.hermetic);
+	assert_false(o.allow_new_privs);
+	assert_int_equal(PARSE(&o, "--user", "alice:data", "--caps",
+	                       "cap_net_bind_service,SYS_PTRACE", "--hermetic", "--allow-new-privs",
+	                       "x"),
+	                 0);
+	assert_string_equal(o.user, "alice:data");
+	assert_int_equal(o.caps, (1ULL << 10) | (1ULL << 19));
+	assert_true(o.hermetic);
+	assert_true(o.allow_new_privs);
+	setenv("AERO_USER", "1000", 1);
+	setenv("AERO_CAPS", "none", 1);
+	setenv("AERO_HERMETIC", "1", 1);
+	assert_int_equal(PARSE(&o, "x"), 0);
+	assert_string_equal(o.user, "1000");
+	assert_int_equal(o.caps, 0);
+	assert_true(o.hermetic);
+	clear_environment(NULL);
+
+	assert_int_equal(PARSE(&o, "--caps", "cap_fly", "x"), -1);
+	assert_non_null(strstr(aero_error_last(), "--caps: 'cap_fly' is not a capability"));
+	assert_int_equal(PARSE(&o, "--caps", "12", "x"), -1); /* numbers are not names */
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const bad[] = {":data", "alice:", "a:b:c", ""};
+		assert_int_equal(PARSE(&o, "--user", bad[i], "x"), -1);
+		assert_non_null(strstr(aero_error_last(), "is not USER or USER:GROUP"));
+	}
+	setenv("AERO_HERMETIC", "perhaps", 1);
+	assert_int_equal(PARSE(&o, "x"), -1);
+	assert_non_null(strstr(aero_error_last(), "AERO_HERMETIC: 'perhaps'"));
+	clear_environment(NULL);
+}
+
 static void test_exit_status(void **state)
 {
 	(void)state;
@@ -186,6 +227,7 @@ int main(void)
 	        cmocka_unit_test_setup(test_errors_name_the_source, clear_environment),
 	        cmocka_unit_test_setup(test_console, clear_environment),
 	        cmocka_unit_test_setup(test_actions_need_no_command, clear_environment),
+	        cmocka_unit_test_setup(test_privileges, clear_environment),
 	        cmocka_unit_test_setup(test_exit_status, clear_environment),
 	};
 	const int failed = cmocka_run_group_tests_name("options", tests, NULL, NULL);
