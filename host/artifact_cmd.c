@@ -61,7 +61,7 @@ static int parse(int argc, char **argv, struct options *o)
 	optind = 0;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		if (c == 'j')
 			o->json = true;
 		else if (c == 's')

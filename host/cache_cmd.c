@@ -95,7 +95,7 @@ static int gc_main(int argc, char **argv)
 	optind = 0;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		if (c == 'm') {
 			max_text = optarg;
 		} else if (c == 'j') {

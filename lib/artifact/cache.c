@@ -26,6 +26,8 @@
 /* Objects this large have their etag kept beside the partial download, so
  * that a resumed download can ask for the very same object (If-Match). */
 #define RESUME_ETAG_MIN ((uint64_t)1 << 20)
+/* A resumed download starts at a multiple of this (see resume_point). */
+#define RESUME_ALIGN ((uint64_t)1 << 20)
 /* transfer's answer when the object changed under a resumed download: not a
  * status, so that no status can be taken for it. */
 #define TRANSFER_CHANGED 1
@@ -247,6 +249,25 @@ static int install(const struct download *d, const char *path)
 	return 0;
 }
 
+/* Where an interrupted download can go on: the end of what was written from
+ * byte 0 on without a gap. A backend may write ranges in parallel (pwrite), so
+ * the file can have holes; and the block before a hole may be only partly
+ * written (a range cut off mid-block, the rest of the block zeros), so the
+ * download goes on a block earlier, at a MiB boundary. 0: start afresh. */
+static uint64_t resume_point(int fd, const struct stat *st, uint64_t size)
+{
+	if (st->st_size <= 0 || (uint64_t)st->st_size > size)
+		return 0;
+	uint64_t have = (uint64_t)st->st_size;
+	const off_t hole = lseek(fd, 0, SEEK_HOLE);
+	if (hole >= 0 && (uint64_t)hole < have)
+		have = (uint64_t)hole;
+	if (have == size)
+		return have; /* complete, but not yet moved into the cache */
+	const uint64_t block = st->st_blksize > 0 ? (uint64_t)st->st_blksize : 4096;
+	return have > block ? (have - block) & ~(RESUME_ALIGN - 1) : 0;
+}
+
 /* Downloads (or resumes) the object into the cache at path, holding its lock. */
 static int download(struct download *d, const char *path)
 {
@@ -258,9 +279,11 @@ static int download(struct download *d, const char *path)
 		                          "(AERO_CACHE_DIR)",
 		                          d->part_path, strerror(errno));
 	int rc = 0;
-	bool resumed = st.st_size > 0 && (uint64_t)st.st_size <= d->size;
+	d->have = resume_point(d->fd, &st, d->size);
+	bool resumed = d->have > 0;
+	if (resumed && ftruncate(d->fd, (off_t)d->have) < 0)
+		resumed = false;
 	if (resumed) {
-		d->have = (uint64_t)st.st_size;
 		read_etag(d->etag_path, d->etag, sizeof(d->etag));
 		aero_progress_advance(d->cache->progress, d->have);
 		aero_log_info("resuming the download of sha256:%.12s at byte %llu", d->sha256,
@@ -368,8 +391,10 @@ int aero_cache_object_get(struct aero_cache *cache, struct aero_store *store, co
 	return rc;
 }
 
-int aero_cache_object_used(const char *cache, const char sha256[65], struct timespec *ctime)
+int aero_cache_object_used(const char *cache, const char sha256[65], uint64_t size,
+                           struct timespec *ctime)
 {
+	*ctime = (struct timespec){0, 0};
 	char *path = aero_cache_object_path(cache, sha256);
 	if (path == NULL)
 		return aero_error_set("out of memory");
@@ -378,7 +403,9 @@ int aero_cache_object_used(const char *cache, const char sha256[65], struct time
 	(void)utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
 	struct stat st;
 	int rc = 0;
-	if (stat(path, &st) < 0)
+	if ((int64_t)size < AERO_STATINDEX_MIN_SIZE)
+		rc = 0; /* never recorded: hashed on every use */
+	else if (stat(path, &st) < 0)
 		rc = aero_error_set("cached object %s vanished while in use: %s", path,
 		                    strerror(errno));
 	else {

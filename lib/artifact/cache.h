@@ -30,8 +30,10 @@ char *aero_cache_object_path(const char *cache, const char sha256[65]);
 int aero_cache_object_get(struct aero_cache *cache, struct aero_store *store, const char sha256[65],
                           uint64_t size);
 
-/* Marks a cached object as just used (its mtime, for gc) and records its
- * stat as verified; *ctime gets its ctime. 0, or -1 with aero_error. */
-int aero_cache_object_used(const char *cache, const char sha256[65], struct timespec *ctime);
+/* Marks a cached object of size bytes as just used (its mtime, for gc) and
+ * records its stat as verified; *ctime gets the ctime recorded ({0, 0} when
+ * none is). 0, or -1 with aero_error. */
+int aero_cache_object_used(const char *cache, const char sha256[65], uint64_t size,
+                           struct timespec *ctime);
 
 #endif

@@ -82,7 +82,7 @@ static int parse(int argc, char **argv, bool get, struct options *o)
 	optind = 0;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+qvh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qvh", options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = true;

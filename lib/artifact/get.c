@@ -87,8 +87,8 @@ static int mark_used(void *ctx, struct aero_store *store, size_t i)
 	(void)store;
 	struct get *g = ctx;
 	struct timespec ctime = {0, 0};
-	if (aero_cache_object_used(g->cache_dir, g->manifest.files[g->objects[i]].sha256, &ctime) <
-	    0) {
+	const struct aero_artifact_file *f = &g->manifest.files[g->objects[i]];
+	if (aero_cache_object_used(g->cache_dir, f->sha256, f->size, &ctime) < 0) {
 		aero_log_debug("%s", aero_error_last()); /* the next get hashes it again */
 		return 0;
 	}

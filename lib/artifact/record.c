@@ -15,10 +15,20 @@
 /* artifacts.jsonl is one line per transfer of a run; a run with more is odd. */
 #define JOURNAL_MAX ((size_t)64 << 20)
 
-static cJSON *string_or_null(const char *env)
+/* The run manifest's limit (shim/artifact_record.c reads it too). */
+#define RUN_MANIFEST_MAX ((size_t)64 << 20)
+
+/* The variable env, else section.key of the run's manifest.json (a run
+ * started by aero-init alone exports no AERO_RUN_ID), else null. */
+static cJSON *string_or_null(const char *env, const cJSON *manifest, const char *section,
+                             const char *key)
 {
 	const char *value = getenv(env);
-	return value != NULL && value[0] != '\0' ? cJSON_CreateString(value) : cJSON_CreateNull();
+	if (value != NULL && value[0] != '\0')
+		return cJSON_CreateString(value);
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(manifest, section), key);
+	return cJSON_IsString(item) ? cJSON_CreateString(item->valuestring) : cJSON_CreateNull();
 }
 
 static bool same_input(const cJSON *inputs, const cJSON *name, const cJSON *digest)
@@ -88,15 +98,29 @@ static int read_inputs(cJSON *inputs)
 
 cJSON *aero_artifact_lineage_new(void)
 {
+	const char *run_dir = getenv("AERO_RUN_DIR");
+	cJSON *manifest = run_dir != NULL && run_dir[0] != '\0'
+	                          ? aero_file_read_json(run_dir, "manifest.json", RUN_MANIFEST_MAX)
+	                          : NULL;
 	cJSON *lineage = cJSON_CreateObject();
 	cJSON *inputs = cJSON_CreateArray();
-	if (lineage == NULL || inputs == NULL ||
-	    !cJSON_AddItemToObject(lineage, "run", string_or_null("AERO_RUN_ID")) ||
-	    !cJSON_AddItemToObject(lineage, "git_commit", string_or_null("AERO_GIT_COMMIT")) ||
-	    !cJSON_AddItemToObject(lineage, "image_id", string_or_null("AERO_IMAGE_ID")) ||
-	    read_inputs(inputs) < 0 || !cJSON_AddItemToObject(lineage, "inputs", inputs)) {
+	const bool ok =
+	        lineage != NULL && inputs != NULL &&
+	        cJSON_AddItemToObject(lineage, "run",
+	                              string_or_null("AERO_RUN_ID", manifest, "run", "id")) &&
+	        cJSON_AddItemToObject(
+	                lineage, "git_commit",
+	                string_or_null("AERO_GIT_COMMIT", manifest, "git", "commit")) &&
+	        cJSON_AddItemToObject(lineage, "image_id",
+	                              string_or_null("AERO_IMAGE_ID", manifest, "image", "id")) &&
+	        read_inputs(inputs) == 0 && cJSON_AddItemToObject(lineage, "inputs", inputs);
+	cJSON_Delete(manifest);
+	if (!ok) {
+		const bool owned = lineage != NULL &&
+		                   cJSON_GetObjectItemCaseSensitive(lineage, "inputs") == inputs;
 		cJSON_Delete(lineage);
-		cJSON_Delete(inputs);
+		if (!owned)
+			cJSON_Delete(inputs);
 		aero_error_set("out of memory recording the lineage");
 		return NULL;
 	}

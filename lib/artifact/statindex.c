@@ -89,6 +89,8 @@ static bool is_hex64(const char *s)
 
 bool aero_statindex_lookup(const char *cache, const struct stat *st, char sha256[65])
 {
+	if ((int64_t)st->st_size < AERO_STATINDEX_MIN_SIZE)
+		return false;
 	size_t dir_len;
 	char *path = record_path(cache, st, &dir_len);
 	const int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
@@ -115,6 +117,8 @@ bool aero_statindex_lookup(const char *cache, const struct stat *st, char sha256
 
 int aero_statindex_record(const char *cache, const struct stat *st, const char sha256[65])
 {
+	if ((int64_t)st->st_size < AERO_STATINDEX_MIN_SIZE)
+		return 0;
 	size_t dir_len;
 	char *path = record_path(cache, st, &dir_len);
 	if (path == NULL)

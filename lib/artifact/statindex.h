@@ -7,8 +7,13 @@
 #define AERO_ARTIFACT_STATINDEX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
+
+/* Files smaller than this are neither looked up nor recorded: hashing a few
+ * KiB from the page cache costs less than reading and writing a record. */
+#define AERO_STATINDEX_MIN_SIZE ((int64_t)64 << 10)
 
 /* The current time of the clock that file timestamps come from. */
 struct timespec aero_statindex_now(void);

@@ -1,10 +1,10 @@
 """aero-init artifact get/put and aero-launch artifact ls/show/get/put, cache gc:
 versions, references, the verified cache, concurrency, hostile stores.
 
-Every test runs against the store that the `store_url` fixture names (a file://
-store in a temporary directory today; the fixture can be parametrised over an
-s3:// store). Tests that reach into the store to damage it go through
-`Store`, whose file:// implementation is the only one so far."""
+Every test runs against both kinds of store, through the `store_url` fixture:
+a file:// store in a temporary directory, and an s3:// store (a prefix of its
+own in a bucket of a real moto_server). Tests that reach into the store to
+damage it go through `Store`, which does it the way each kind allows."""
 import hashlib
 import json
 import os
@@ -14,25 +14,30 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 from conftest import clean_env
+from helpers.motoserver import MotoServer, missing_programs
 
 # The exit statuses of the artifact commands (aero-init(1), aero-launch(1)).
 UNKNOWN, BAD_INPUT, DIGEST, DENIED, STORE = 76, 77, 78, 79, 80
 EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+BUCKET = "aero-artifacts"
 
 
-class Store:
-    """Raw access to the store's keys, for planting what a hostile or damaged
-    store would hold."""
+class FileStore:
+    """Raw access to a file:// store's keys, for planting what a hostile or
+    damaged store would hold."""
 
-    def __init__(self, url):
-        if not url.startswith("file://"):
-            pytest.skip("raw store access is implemented for file:// stores only")
-        self.root = url[len("file://"):]
+    kind = "file"
+
+    def __init__(self, root):
+        self.root = str(root)
+        self.url = "file://" + self.root
+        self.env = {}
 
     def path(self, key):
         return os.path.join(self.root, key)
@@ -49,6 +54,9 @@ class Store:
         with open(self.path(key), "rb") as f:
             return f.read()
 
+    def remove(self, key):
+        os.remove(self.path(key))
+
     def keys(self, prefix=""):
         found = []
         for dirpath, _, files in os.walk(self.root):
@@ -58,20 +66,88 @@ class Store:
                     found.append(key)
         return sorted(found)
 
+    def object_writes(self):
+        """What changes when anything is written under objects/: the objects'
+        and their directories' mtimes (a temporary file comes and goes in the
+        directory even when the store refuses to replace an object)."""
+        keys = self.keys("objects/")
+        watched = keys + sorted({os.path.dirname(k) for k in keys})
+        return {k: os.stat(self.path(k)).st_mtime_ns for k in watched}
+
     def object_key(self, digest):
         return "objects/sha256/%s/%s" % (digest[:2], digest[2:])
 
 
-@pytest.fixture
-def store_url(tmp_path):
-    path = tmp_path / "store"
-    path.mkdir()
-    return "file://" + str(path)
+class S3Store(FileStore):
+    """The same, in a prefix of the moto_server's bucket, through the aws CLI."""
+
+    kind = "s3"
+
+    def __init__(self, moto, prefix):
+        self.moto, self.prefix = moto, prefix
+        self.url = "s3://%s/%s" % (BUCKET, prefix)
+        self.env = {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.key_id,
+                    "AWS_SECRET_ACCESS_KEY": moto.secret, "AWS_REGION": "us-east-1",
+                    "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+    def write(self, key, data):
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            self.moto.aws("s3api", "put-object", "--bucket", BUCKET, "--key",
+                          self.prefix + "/" + key, "--body", f.name)
+
+    def read(self, key):
+        with tempfile.NamedTemporaryFile() as f:
+            self.moto.aws("s3api", "get-object", "--bucket", BUCKET, "--key",
+                          self.prefix + "/" + key, f.name)
+            return f.read()
+
+    def remove(self, key):
+        self.moto.aws("s3api", "delete-object", "--bucket", BUCKET, "--key",
+                      self.prefix + "/" + key)
+
+    def keys(self, prefix=""):
+        out = self.moto.aws("s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix",
+                            self.prefix + "/" + prefix)
+        contents = json.loads(out).get("Contents", []) if out.strip() else []
+        return sorted(c["Key"][len(self.prefix) + 1:] for c in contents)
+
+    def object_writes(self):
+        """The object PUTs moto has logged for this store so far."""
+        with open(self.moto.log_path, "rb") as f:
+            log = f.read().decode(errors="replace")
+        return len(re.findall(r'"PUT /%s/%s/objects/' % (BUCKET, re.escape(self.prefix)), log))
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    missing = missing_programs()
+    if missing:
+        pytest.skip("%s not installed" % " and ".join(missing))
+    server = MotoServer(str(tmp_path_factory.mktemp("moto")))
+    try:
+        server.wait_ready()
+        server.set_up_iam()
+        server.aws("s3", "mb", "s3://" + BUCKET)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["file", "s3"])
+def store(request, tmp_path):
+    if request.param == "file":
+        (tmp_path / "store").mkdir()
+        return FileStore(tmp_path / "store")
+    prefix = "t%d-%s" % (os.getpid(), re.sub(r"[^A-Za-z0-9_-]", "_", request.node.name))
+    return S3Store(request.getfixturevalue("moto"), prefix)
 
 
 @pytest.fixture
-def store(store_url):
-    return Store(store_url)
+def store_url(store):
+    return store.url
 
 
 @pytest.fixture
@@ -80,8 +156,8 @@ def cache(tmp_path):
 
 
 @pytest.fixture
-def env(store_url, cache):
-    return {"AERO_STORE": store_url, "AERO_CACHE_DIR": str(cache)}
+def env(store, cache):
+    return {"AERO_STORE": store.url, "AERO_CACHE_DIR": str(cache), **store.env}
 
 
 def run(program, args, env, timeout=120, **kw):
@@ -187,10 +263,8 @@ def test_versions_and_unchanged_reput_sends_nothing(aero_init, env, tmp_path, st
     src = make_tree(tmp_path / "src")
     assert put(aero_init, env, "data", src)["version"] == 1
     objects = store.keys("objects/")
-    # An object sent again would show in its directory's mtime even where the
-    # store refuses to replace it (a temporary file comes and goes there).
-    watched = objects + sorted({os.path.dirname(k) for k in objects})
-    stamps = {k: os.stat(store.path(k)).st_mtime_ns for k in watched}
+    writes = store.object_writes()
+    assert writes  # the first put's writes are seen
 
     r = put(aero_init, env, "data", src, check=False)
     assert r.returncode == 0, r.stderr
@@ -199,7 +273,7 @@ def test_versions_and_unchanged_reput_sends_nothing(aero_init, env, tmp_path, st
     assert "unchanged: data:v1" in r.stderr
     assert sent(r.stderr) == (0, "0 B")
     assert store.keys("objects/") == objects
-    assert {k: os.stat(store.path(k)).st_mtime_ns for k in watched} == stamps
+    assert store.object_writes() == writes
     assert store.keys("names/") == ["names/data/v1.json"]
 
     (src / "a.csv").chmod(0o644)
@@ -357,7 +431,7 @@ def test_kill_during_get_leaves_no_entry_and_no_half_file(aero_init, env, tmp_pa
                 have = part.stat().st_size
             except FileNotFoundError:
                 continue
-            if 0 < have < size:
+            if 8 << 20 <= have < size:  # enough to resume from (at a MiB boundary)
                 p.send_signal(signal.SIGKILL)
                 caught = True
                 break
@@ -369,10 +443,15 @@ def test_kill_during_get_leaves_no_entry_and_no_half_file(aero_init, env, tmp_pa
     assert not entry.exists()  # a partial download never becomes an entry
     assert not out.exists() or not any(out.iterdir())  # nothing placed yet, let alone half
     assert 0 < part.stat().st_size < size
+    # Holes, as a backend writing ranges in parallel leaves them: the download
+    # resumes before the first one (and the final digest check has the last word).
+    with open(part, "r+b") as f:
+        f.truncate(size - (1 << 20))
 
     r = get(aero_init, env, "data", out, check=False, args=["-v"])
     assert r.returncode == 0, r.stderr
     assert "resuming the download of sha256:%s" % digest[:12] in r.stderr
+    assert "starting it over" not in r.stderr  # resumed before the hole, not past it
     assert sha256(out / "big.bin") == digest and sha256(entry) == digest
     assert not part.exists()
 
@@ -395,11 +474,20 @@ def test_flipped_byte_in_cached_object_is_detected_and_fetched_again(aero_init, 
     os.utime(obj, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert os.stat(obj).st_mtime_ns == before.st_mtime_ns and sha256(obj) != digest
 
+    # A small object (hashed on every use, never recorded), damaged too.
+    small = sha256(src / "a.csv")
+    small_obj = cache / "objects" / "sha256" / small[:2] / small[2:]
+    os.chmod(small_obj, 0o644)
+    small_obj.write_bytes(b"x,y\n6,6\n")
+    os.chmod(small_obj, 0o444)
+
     r = get(aero_init, env, "data", tmp_path / "second", check=False)
     assert r.returncode == 0, r.stderr
     assert "has bytes that hash to" in r.stderr and "fetching it again" in r.stderr
+    assert r.stderr.count("fetching it again") == 2, r.stderr
     assert sha256(tmp_path / "second" / "nested" / "deeper" / "weights.bin") == digest
-    assert sha256(obj) == digest
+    assert sha256(tmp_path / "second" / "a.csv") == small
+    assert sha256(obj) == digest and sha256(small_obj) == small
     # A get that finds nothing wrong says nothing; --verify hashes all again.
     r = get(aero_init, env, "data", tmp_path / "third", check=False, args=["--verify"])
     assert r.returncode == 0 and "fetching it again" not in r.stderr
@@ -473,30 +561,41 @@ def test_object_that_does_not_match_its_digest(aero_init, env, tmp_path, store, 
     assert r.returncode == DIGEST, r.stderr
 
 
-def test_denied_and_failing_stores(aero_init, env, tmp_path, store):
+def test_denied_and_failing_stores(aero_init, env, tmp_path, store, request):
     src = tmp_path / "src"
     src.mkdir()
     (src / "f").write_text("x")
     put(aero_init, env, "data", src)
-    # A store this user may not read: run as nobody (when root) or lock it.
-    if os.geteuid() == 0:
+    out = str(tmp_path / "o")
+    if store.kind == "s3":
+        # Keys moto does not know, once it checks signatures.
+        store.moto.reset_auth("0")
+        try:
+            r = get(aero_init, {**env, "AWS_SECRET_ACCESS_KEY": "wrong"}, "data", out,
+                    check=False)
+        finally:
+            store.moto.reset_auth("inf")
+        assert r.returncode == DENIED, r.stderr
+        r = get(aero_init, {**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, "data", out,
+                check=False)
+        assert r.returncode == STORE, r.stderr
+    elif os.geteuid() == 0:  # a store this user may not read: run as nobody
         if not shutil.which("setpriv"):
             pytest.skip("no setpriv to run as another user")
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                             aero_init, "artifact", "get", "data", "/nonexistent/o"],
                            env=clean_env({**env, "AERO_CACHE_DIR": "/nonexistent/c"}),
                            capture_output=True, text=True, timeout=60)
+        assert r.returncode == DENIED and "permission" in r.stderr.lower(), r.stderr
     else:
         os.chmod(store.root, 0)
-        r = get(aero_init, env, "data", tmp_path / "o", check=False)
+        r = get(aero_init, env, "data", out, check=False)
         os.chmod(store.root, 0o755)
-    assert r.returncode == DENIED, r.stderr
-    assert "permission" in r.stderr.lower()
-    r = run(aero_init, ["artifact", "get", "data", str(tmp_path / "o")],
-            {**env, "AERO_STORE": "gopher://nowhere"})
+        assert r.returncode == DENIED and "permission" in r.stderr.lower(), r.stderr
+    r = run(aero_init, ["artifact", "get", "data", out], {**env, "AERO_STORE": "gopher://x"})
     assert r.returncode == STORE, r.stderr
-    os.remove(store.path(store.object_key(sha256(src / "f"))))
-    r = get(aero_init, env, "data", tmp_path / "o", check=False)
+    store.remove(store.object_key(sha256(src / "f")))
+    r = get(aero_init, env, "data", out, check=False)
     assert r.returncode == STORE and "missing from" in r.stderr, r.stderr
 
 
@@ -540,20 +639,27 @@ def test_put_symlinks(aero_init, env, tmp_path):
 
 
 def test_index_spares_rehashing_unchanged_files(aero_init, env, tmp_path):
-    src = make_tree(tmp_path / "src")
-    r = put(aero_init, env, "data", src, check=False)
-    assert hashed(r.stderr) == (5, 0)
-    r = put(aero_init, env, "data", src, check=False)
-    assert hashed(r.stderr) == (0, 5)
-    # New bytes, same size, the mtime put back: the ctime still changes, so the
-    # file is hashed again (git's index compares ctime too).
-    path = src / "a.csv"
-    before = os.stat(path)
-    path.write_bytes(b"x,y\n9,9\n")
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("one.bin", "two.bin"):  # 64 KiB and more: worth a stat record
+        (src / name).write_bytes(os.urandom(100000))
+    (src / "small.txt").write_text("small files are always hashed\n")
     time.sleep(0.05)
     r = put(aero_init, env, "data", src, check=False)
-    assert hashed(r.stderr) == (1, 4)
+    assert hashed(r.stderr) == (3, 0)
+    r = put(aero_init, env, "data", src, check=False)
+    assert hashed(r.stderr) == (1, 2)
+    # New bytes, same size, the mtime put back: the ctime still changes, so the
+    # file is hashed again (git's index compares ctime too).
+    path = src / "one.bin"
+    before = os.stat(path)
+    with open(path, "r+b") as f:
+        f.write(b"changed")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    time.sleep(0.05)
+    r = put(aero_init, env, "data", src, check=False)
+    assert hashed(r.stderr) == (2, 1)
     assert json.loads(r.stdout)["version"] == 2
 
 
@@ -577,10 +683,20 @@ def test_artifacts_jsonl_and_lineage(aero_init, aero_launch, env, tmp_path):
     lineage = json.loads(r.stdout)["record"]["lineage"]
     assert lineage == {"run": "run-42", "git_commit": "c0ffee", "image_id": "sha256:" + "1" * 64,
                        "inputs": [{"name": "data", "version": 1, "digest": data["digest"]}]}
+    # A run started by aero-init alone exports no AERO_RUN_ID: its manifest says.
+    (run_dir / "manifest.json").write_text(json.dumps(
+        {"run": {"id": "run-43"}, "git": {"absent": "not from a checkout"},
+         "image": {"id": "sha256:" + "2" * 64}}))
+    (tmp_path / "model" / "m.bin").write_bytes(b"model 1b")
+    put(aero_init, {**env, "AERO_RUN_DIR": str(run_dir)}, "model", tmp_path / "model")
+    r = run(aero_launch, ["artifact", "show", "--json", "model"], env)
+    lineage = json.loads(r.stdout)["record"]["lineage"]
+    assert (lineage["run"], lineage["git_commit"], lineage["image_id"]) == (
+        "run-43", None, "sha256:" + "2" * 64)
     # Without a run, no journal and an empty lineage.
     (tmp_path / "model" / "m.bin").write_bytes(b"model 2")
     put(aero_init, env, "model", tmp_path / "model")
-    r = run(aero_launch, ["artifact", "show", "--json", "model:v2"], env)
+    r = run(aero_launch, ["artifact", "show", "--json", "model:v3"], env)
     assert json.loads(r.stdout)["record"]["lineage"] == {
         "run": None, "git_commit": None, "image_id": None, "inputs": []}
 
@@ -653,3 +769,4 @@ def test_aero_launch_get_put_and_help(aero_init, aero_launch, env, tmp_path):
         r = run(program, args, env)
         assert r.returncode == 0 and "Usage:" in r.stdout and "76" in r.stdout or \
             args[0] == "cache", (args, r.stdout)
+
