@@ -367,7 +367,13 @@ def _concurrent(commands, env):
     return [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
 
 
-def test_concurrent_puts_get_distinct_consecutive_versions(aero_init, env, tmp_path):
+def test_concurrent_puts_get_distinct_consecutive_versions(aero_init, env, tmp_path, store):
+    if isinstance(store, S3Store):
+        # moto 5.2 checks If-None-Match and stores the object in two steps, so
+        # two racing conditional puts can both succeed (seen with plain curl,
+        # doc/store.md); real S3 is atomic. The allocation itself is proven on
+        # the file store, whose link(2) is.
+        pytest.skip("moto_server's conditional writes are not atomic")
     dirs = []
     for i in range(8):
         d = tmp_path / ("src%d" % i)
