@@ -10,6 +10,11 @@ threshold, 8 MiB parts, 8 at once; the aws CLI: 8 MiB, 8 MiB, 10). moto is
 one Python process, so these ratios say how the clients compare on the same
 server, not what S3 itself would do.
 
+Then many small files (10,000 of 1-8 KiB; 2,000 with BENCH_QUICK=1), once:
+`aero-init artifact put` and a fresh `get` of them as one artifact (objects,
+manifest and version record, eight transfers at a time) against `aws s3 sync`
+up and down, on the same server.
+
 Usage: bench/store.py [AERO_INIT] [ROUNDS]"""
 import hashlib
 import os
@@ -57,6 +62,31 @@ def timed(cmd, env):
     return took
 
 
+def small_files(aero_init, server, work, env):
+    count = 2000 if os.environ.get("BENCH_QUICK") == "1" else 10000
+    src = os.path.join(work, "small")
+    os.makedirs(src)
+    for i in range(count):
+        sub = os.path.join(src, "d%02d" % (i % 50))
+        os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, "f%05d" % i), "wb") as f:
+            f.write(os.urandom(1024 + (i * 7919) % 7168))
+    art_env = dict(env, AERO_STORE="s3://%s/art" % BUCKET,
+                   AERO_CACHE_DIR=os.path.join(work, "cache"))
+    sync = ["aws", "--endpoint-url", server.endpoint, "s3", "sync", "--only-show-errors"]
+    ours_put = timed([aero_init, "artifact", "put", "-q", "small", src], art_env)
+    aws_put = timed(sync + [src, "s3://%s/sync" % BUCKET], env)
+    ours_get = timed([aero_init, "artifact", "get", "-q", "small", os.path.join(work, "o1")],
+                     art_env)
+    aws_get = timed(sync + ["s3://%s/sync" % BUCKET, os.path.join(work, "o2")], env)
+    for name in ("o1", "o2"):
+        got = sum(len(files) for _, _, files in os.walk(os.path.join(work, name)))
+        assert got == count, "%s holds %d files, not %d" % (name, got, count)
+    print("bench/store: %d small files: put %.2f, get %.2f (ours/aws s3 sync time; "
+          "ours %.1f s and %.1f s)" % (count, ours_put / aws_put, ours_get / aws_get,
+                                       ours_put, ours_get))
+
+
 def main():
     aero_init = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/static/aero-init")
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -99,6 +129,7 @@ def main():
                   % (r + 1, put_ratios[-1], get_ratios[-1]))
         print("bench/store: median ours/aws time: put %.2f, get %.2f (lower is better)"
               % (statistics.median(put_ratios), statistics.median(get_ratios)))
+        small_files(aero_init, server, work, env)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
