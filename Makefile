@@ -110,6 +110,8 @@ $(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(call SHIM_OBJ,asan)
 # Unit tests of aero-launch's self-contained pieces link those pieces too.
 $(BUILD)/dyn/tests/test_demux: $(call obj,dyn,host/demux.c)
 $(BUILD)/asan/tests/test_demux: $(call obj,asan,host/demux.c)
+$(BUILD)/dyn/tests/test_git_index: $(call obj,dyn,host/git_index.c)
+$(BUILD)/asan/tests/test_git_index: $(call obj,asan,host/git_index.c)
 
 # The end-to-end tests run the shipped (static) aero-init.
 AERO_INIT ?= $(abspath $(BUILD)/static/aero-init)

@@ -10,13 +10,12 @@
 
 #include "error.h"
 #include "git.h"
+#include "git_index.h"
 #include "log.h"
 #include "status.h"
 #include "worktree_scan.h"
 
 #include <errno.h>
-#include <git2/sys/mempack.h>
-#include <git2/sys/odb_backend.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,33 +106,11 @@ static int check_submodule(git_submodule *sm, const char *name, void *payload)
 	return 0;
 }
 
-/* The tree the index would commit, from its cache-tree (the TREE extension
- * git keeps whole after commit, checkout and reset), with no tree object read.
- * Writing it goes to a scratch in-memory object database, which holds none of
- * the repository's objects: when the cache-tree is not whole, libgit2 finds a
- * subtree or blob missing there and fails at once, and nothing is ever
- * written to the repository. Returns whether *out was found. */
-static bool cached_index_tree(git_index *index, git_oid *out)
-{
-	git_odb *odb = NULL;
-	git_odb_backend *mempack = NULL;
-	git_repository *scratch = NULL;
-	bool found = false;
-	if (git_odb_new(&odb) == 0 && git_mempack_new(&mempack) == 0) {
-		if (git_odb_add_backend(odb, mempack, 1) != 0)
-			mempack->free(mempack);
-		else if (git_repository_wrap_odb(&scratch, odb) == 0)
-			found = git_index_write_tree_to(out, index, scratch) == 0;
-	}
-	git_error_clear();
-	git_repository_free(scratch);
-	git_odb_free(odb);
-	return found;
-}
-
-/* Whether the index holds HEAD's tree exactly (nothing staged): by the
- * cache-tree when it is whole, else by a diff of HEAD's tree with the index. */
-static bool index_is_head(git_repository *repo, git_index *index)
+/* Whether the index holds HEAD's tree exactly (nothing staged): by the root
+ * of its cache-tree (the TREE extension git keeps whole after commit, checkout
+ * and reset), with no tree object read; else by libgit2's diff of HEAD's tree
+ * with the index. */
+static bool index_is_head(git_repository *repo, const struct aero_git_index *read)
 {
 	git_commit *head = NULL;
 	git_oid head_id;
@@ -142,15 +119,15 @@ static bool index_is_head(git_repository *repo, git_index *index)
 		git_error_clear();
 		return false;
 	}
-	git_oid index_tree;
 	bool same = false;
-	if (git_index_has_conflicts(index)) {
-		aero_log_info("pristine check: the index has conflicts");
-	} else if (cached_index_tree(index, &index_tree)) {
-		same = git_oid_equal(&index_tree, git_commit_tree_id(head));
+	if (read->tree_whole) {
+		git_oid tree;
+		same = git_oid_fromraw(&tree, read->tree) == 0 &&
+		       git_oid_equal(&tree, git_commit_tree_id(head));
 		aero_log_info("pristine check: the index's cache-tree %s HEAD's tree",
 		              same ? "is" : "is not");
 	} else {
+		git_index *index = NULL;
 		git_tree *tree = NULL;
 		git_diff *diff = NULL;
 		git_diff_options opts;
@@ -158,7 +135,8 @@ static bool index_is_head(git_repository *repo, git_index *index)
 		/* As the status walk compares them: a submodule's commit is the
 		 * submodule check's to judge. */
 		opts.flags = GIT_DIFF_IGNORE_SUBMODULES | GIT_DIFF_INCLUDE_TYPECHANGE;
-		same = git_commit_tree(&tree, head) == 0 &&
+		same = git_repository_index(&index, repo) == 0 &&
+		       git_commit_tree(&tree, head) == 0 &&
 		       git_diff_tree_to_index(&diff, repo, tree, index, &opts) == 0 &&
 		       git_diff_num_deltas(diff) == 0;
 		git_error_clear();
@@ -167,6 +145,7 @@ static bool index_is_head(git_repository *repo, git_index *index)
 		              same ? "is" : "is not");
 		git_diff_free(diff);
 		git_tree_free(tree);
+		git_index_free(index);
 	}
 	git_commit_free(head);
 	return same;
@@ -192,13 +171,19 @@ static bool no_submodules(git_repository *repo, const struct aero_worktree_scan 
  * walk decides. */
 static bool proven_clean(git_repository *repo, bool *no_submodule)
 {
-	git_index *index = NULL;
-	if (git_repository_index(&index, repo) != 0) {
-		git_error_clear();
+	char *path = NULL;
+	struct aero_git_index index;
+	if (asprintf(&path, "%sindex", git_repository_path(repo)) < 0)
+		return false;
+	const int rc = aero_git_index_read(path, &index);
+	free(path);
+	if (rc < 0) {
+		aero_log_info("pristine check: %s; asking libgit2's status walk",
+		              aero_error_last());
 		return false;
 	}
 	struct aero_worktree_scan scan;
-	aero_worktree_scan(repo, index, &scan);
+	aero_worktree_scan(repo, &index, &scan);
 	if (scan.clean)
 		aero_log_info("pristine check: the stat data of %zu tracked files match the index; "
 		              "nothing untracked",
@@ -207,11 +192,11 @@ static bool proven_clean(git_repository *repo, bool *no_submodule)
 		aero_log_info("pristine check: the working tree scan is unsure (%s); asking "
 		              "libgit2's status walk",
 		              scan.unsure != NULL ? scan.unsure : "out of memory");
-	const bool clean = scan.clean && index_is_head(repo, index);
+	const bool clean = scan.clean && index_is_head(repo, &index);
 	/* The index is HEAD's tree: no gitlink in one, none in the other. */
 	*no_submodule = clean && no_submodules(repo, &scan);
 	aero_worktree_scan_free(&scan);
-	git_index_free(index);
+	aero_git_index_free(&index);
 	return clean;
 }
 

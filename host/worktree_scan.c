@@ -1,5 +1,5 @@
 /* The working tree against the index's stat data, in parallel. Each job is one
- * directory: its names (readdir) are matched with the index entries under it;
+ * directory: its names (getdents64) are matched with the index entries under it;
  * a tracked file is compared with fstatat on the directory's descriptor (one
  * path component to resolve, where libgit2 resolves the whole absolute path
  * of each file), a tracked directory becomes a job, and a name the index does
@@ -9,12 +9,15 @@
  * files), and a git_repository is not to be shared between threads. */
 #include "worktree_scan.h"
 
+#include "git_index.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +36,7 @@ struct scan_job {
 };
 
 struct scan {
-	const git_index_entry **entries; /* stage 0, in the index's order */
+	const struct aero_git_index_entry *entries; /* stage 0, in the index's order */
 	size_t count;
 	int top_fd;           /* the working tree */
 	int64_t racy_from;    /* an entry modified in this second or later is racy */
@@ -56,10 +59,10 @@ struct scan {
 struct scan_name {
 	const char *name;
 	size_t len;
-	unsigned char type;           /* a name read from the directory: its DT_* */
-	int kind;                     /* a name the index holds: TRACKED_* */
-	const git_index_entry *entry; /* a tracked file or submodule */
-	size_t first;                 /* a tracked directory: its entries */
+	unsigned char type;                       /* a name read from the directory: its DT_* */
+	int kind;                                 /* a name the index holds: TRACKED_* */
+	const struct aero_git_index_entry *entry; /* a tracked file or submodule */
+	size_t first;                             /* a tracked directory: its entries */
 	size_t end;
 };
 
@@ -154,15 +157,14 @@ static uint32_t canonical_mode(mode_t mode)
 
 /* Every field libgit2's status compares before it hashes a file (it does not
  * compare st_dev). Equal and not racy: libgit2 too calls the file unmodified. */
-static bool stat_matches(const git_index_entry *e, const struct stat *st)
+static bool stat_matches(const struct aero_git_index_entry *e, const struct stat *st)
 {
-	return e->mode == canonical_mode(st->st_mode) && e->file_size == (uint32_t)st->st_size &&
-	       e->mtime.seconds == (int32_t)st->st_mtim.tv_sec &&
-	       e->mtime.nanoseconds == (uint32_t)st->st_mtim.tv_nsec &&
-	       e->ctime.seconds == (int32_t)st->st_ctim.tv_sec &&
-	       e->ctime.nanoseconds == (uint32_t)st->st_ctim.tv_nsec &&
-	       e->ino == (uint32_t)st->st_ino && e->uid == (uint32_t)st->st_uid &&
-	       e->gid == (uint32_t)st->st_gid;
+	return e->mode == canonical_mode(st->st_mode) && e->size == (uint32_t)st->st_size &&
+	       e->mtime_sec == (uint32_t)st->st_mtim.tv_sec &&
+	       e->mtime_nsec == (uint32_t)st->st_mtim.tv_nsec &&
+	       e->ctime_sec == (uint32_t)st->st_ctim.tv_sec &&
+	       e->ctime_nsec == (uint32_t)st->st_ctim.tv_nsec && e->ino == (uint32_t)st->st_ino &&
+	       e->uid == (uint32_t)st->st_uid && e->gid == (uint32_t)st->st_gid;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -186,9 +188,15 @@ static int read_names(struct scan *s, int fd, const struct scan_job *job, char *
 	ssize_t got;
 	while ((got = getdents64(fd, chunk, sizeof(chunk))) > 0) {
 		for (ssize_t at = 0; at < got;) {
-			const struct dirent64 *de = (const struct dirent64 *)(chunk + at);
-			at += de->d_reclen;
-			const char *name = de->d_name;
+			/* The fields by their offsets: no cast to a more aligned type. */
+			const char *record = chunk + at;
+			unsigned short reclen;
+			memcpy(&reclen, record + offsetof(struct dirent64, d_reclen),
+			       sizeof(reclen));
+			const unsigned char type =
+			        (unsigned char)record[offsetof(struct dirent64, d_type)];
+			const char *name = record + offsetof(struct dirent64, d_name);
+			at += reclen;
 			if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
 			    (job->dir[0] == '\0' && strcmp(name, ".git") == 0))
 				continue;
@@ -197,7 +205,7 @@ static int read_names(struct scan *s, int fd, const struct scan_job *job, char *
 			    grow((void **)&names, &ncap, n + 1, sizeof(*names)) < 0)
 				goto oom;
 			memcpy(*buf + used, name, len + 1);
-			names[n++] = (struct scan_name){.len = len, .type = de->d_type};
+			names[n++] = (struct scan_name){.len = len, .type = type};
 			used += len + 1;
 		}
 	}
@@ -228,7 +236,7 @@ static int tracked_names(struct scan *s, const struct scan_job *job, struct scan
 	size_t n = 0, cap = 0;
 	*out = NULL;
 	for (size_t i = job->first; i < job->end;) {
-		const git_index_entry *e = s->entries[i];
+		const struct aero_git_index_entry *e = &s->entries[i];
 		const char *rest = e->path + dlen;
 		const char *slash = strchr(rest, '/');
 		struct scan_name name = {.name = rest, .entry = e, .first = i, .end = i + 1};
@@ -237,7 +245,7 @@ static int tracked_names(struct scan *s, const struct scan_job *job, struct scan
 		if (slash != NULL) {
 			const size_t prefix = dlen + name.len + 1;
 			while (name.end < job->end &&
-			       strncmp(s->entries[name.end]->path, e->path, prefix) == 0)
+			       strncmp(s->entries[name.end].path, e->path, prefix) == 0)
 				name.end++;
 			name.kind = TRACKED_DIR;
 			name.entry = NULL;
@@ -293,12 +301,12 @@ static void match_name(struct scan *s, const struct scan_job *job, int dfd,
 		return;
 	}
 	struct stat st;
-	const git_index_entry *e = tracked->entry;
+	const struct aero_git_index_entry *e = tracked->entry;
 	if (fstatat(dfd, found->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		scan_give_up(s, "%s: cannot be read", e->path);
 	else if (!stat_matches(e, &st))
 		scan_give_up(s, "%s: its stat data differ from the index's", e->path);
-	else if ((int64_t)e->mtime.seconds >= s->racy_from)
+	else if ((int64_t)(int32_t)e->mtime_sec >= s->racy_from)
 		scan_give_up(s, "%s: changed in the second the index was written", e->path);
 	else
 		count->files++;
@@ -403,35 +411,41 @@ static void scan_run(struct scan *s)
 		pthread_join(threads[i], NULL);
 }
 
-/* The index's entries, or false when the scan cannot stand for libgit2's
- * status: a conflict, an intent-to-add entry, a case-insensitive index. */
-static bool collect_entries(struct scan *s, git_index *index)
+/* Whether the index's entries can stand for what libgit2 would read: no
+ * conflict, no intent-to-add entry, in strict order, not case-insensitive. */
+static bool entries_usable(struct scan *s, git_repository *repo, const struct aero_git_index *index)
 {
-	if (git_index_caps(index) & GIT_INDEX_CAPABILITY_IGNORE_CASE) {
+	git_config *config = NULL;
+	int ignore_case = 0;
+	int rc = git_repository_config_snapshot(&config, repo);
+	if (rc == 0)
+		rc = git_config_get_bool(&ignore_case, config, "core.ignorecase");
+	git_error_clear();
+	git_config_free(config);
+	if (rc != 0 && rc != GIT_ENOTFOUND) {
+		scan_give_up(s, "the repository's configuration cannot be read");
+		return false;
+	}
+	if (ignore_case) {
 		scan_give_up(s, "the index is case-insensitive (core.ignorecase)");
 		return false;
 	}
-	const size_t n = git_index_entrycount(index);
-	s->entries = calloc(n + 1, sizeof(const git_index_entry *));
-	if (s->entries == NULL) {
-		scan_give_up(s, "out of memory");
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const git_index_entry *e = git_index_get_byindex(index, i);
-		if (e == NULL || git_index_entry_stage(e) != 0 ||
-		    (e->flags_extended & GIT_INDEX_ENTRY_INTENT_TO_ADD) != 0) {
-			scan_give_up(s, "%s: a conflict or an intent-to-add entry",
-			             e != NULL ? e->path : "?");
+	for (size_t i = 0; i < index->count; i++) {
+		const struct aero_git_index_entry *e = &index->entries[i];
+		if ((e->flags & AERO_GIT_INDEX_STAGE_MASK) != 0 ||
+		    (e->flags_extended & AERO_GIT_INDEX_INTENT_TO_ADD) != 0) {
+			scan_give_up(s, "%s: a conflict or an intent-to-add entry", e->path);
 			return false;
 		}
-		if (i > 0 && strcmp(s->entries[i - 1]->path, e->path) >= 0) {
+		if (i > 0 && strcmp(index->entries[i - 1].path, e->path) >= 0) {
 			scan_give_up(s, "%s: the index is not in order", e->path);
 			return false;
 		}
-		s->entries[i] = e;
 	}
-	s->count = n;
+	s->entries = index->entries;
+	s->count = index->count;
+	/* libgit2 calls an entry racy from the index file's second, as a 32-bit time. */
+	s->racy_from = (int32_t)index->mtime_sec;
 	return true;
 }
 
@@ -465,27 +479,8 @@ static void check_untracked(struct scan *s, git_repository *repo)
 	git_status_list_free(status);
 }
 
-/* The second from which an entry is racy: git and libgit2 cannot tell a
- * change made in the second the index was written from none. Read before
- * the index is (re)read, so that it is never later than libgit2's. */
-static bool index_written_at(struct scan *s, git_index *index)
-{
-	struct stat st;
-	const char *path = git_index_path(index);
-	if (path == NULL || stat(path, &st) != 0) {
-		scan_give_up(s, "the index file cannot be read");
-		return false;
-	}
-	s->racy_from = (int32_t)st.st_mtim.tv_sec;
-	if (git_index_read(index, 0) != 0) {
-		git_error_clear();
-		scan_give_up(s, "the index cannot be read");
-		return false;
-	}
-	return true;
-}
-
-void aero_worktree_scan(git_repository *repo, git_index *index, struct aero_worktree_scan *out)
+void aero_worktree_scan(git_repository *repo, const struct aero_git_index *index,
+                        struct aero_worktree_scan *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct scan s = {.top_fd = -1};
@@ -494,7 +489,7 @@ void aero_worktree_scan(git_repository *repo, git_index *index, struct aero_work
 	const char *workdir = git_repository_workdir(repo);
 	if (workdir == NULL)
 		scan_give_up(&s, "the repository has no working tree");
-	else if (index_written_at(&s, index) && collect_entries(&s, index)) {
+	else if (entries_usable(&s, repo, index)) {
 		s.top_fd = open(workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		char *top = strdup("");
 		if (s.top_fd < 0 || top == NULL) {
@@ -517,7 +512,6 @@ void aero_worktree_scan(git_repository *repo, git_index *index, struct aero_work
 	for (size_t i = 0; i < s.nuntracked; i++)
 		free(s.untracked[i]);
 	free(s.untracked);
-	free(s.entries);
 	if (s.top_fd >= 0)
 		close(s.top_fd);
 	pthread_cond_destroy(&s.wake);

@@ -6,6 +6,8 @@
 #ifndef AERO_HOST_WORKTREE_SCAN_H
 #define AERO_HOST_WORKTREE_SCAN_H
 
+#include "git_index.h"
+
 #include <git2.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,10 +20,11 @@ struct aero_worktree_scan {
 	char *unsure;      /* when not clean: the first reason, for -v (malloc'd; NULL if none) */
 };
 
-/* Scans the working tree of repo against index (the repository's own, as
- * read). Never fails: an error (out of memory, a directory it cannot read)
- * leaves it unsure. Reads only; writes nothing anywhere. */
-void aero_worktree_scan(git_repository *repo, git_index *index, struct aero_worktree_scan *out);
+/* Scans the working tree of repo against index (the repository's own index
+ * file, as read). Never fails: an error (out of memory, a directory it cannot
+ * read) leaves it unsure. Reads only; writes nothing anywhere. */
+void aero_worktree_scan(git_repository *repo, const struct aero_git_index *index,
+                        struct aero_worktree_scan *out);
 
 /* Frees what out holds. */
 void aero_worktree_scan_free(struct aero_worktree_scan *out);
