@@ -95,12 +95,13 @@ cJSON *aero_git_facts_json(const struct aero_git_facts *facts)
 
 static void check_usage(FILE *out)
 {
-	fputs("Usage: aero-launch check [--allow-unpushed] [-C DIR]\n"
+	fputs("Usage: aero-launch check [--allow-unpushed] [-v] [-C DIR]\n"
 	      "\n"
 	      "Makes the Git checks of a tracked run and prints the commit's facts as JSON.\n"
 	      "\n"
 	      "  -C, --repo DIR        the checkout to check (default: the current directory)\n"
 	      "      --allow-unpushed  accept a commit that is not on its upstream\n"
+	      "  -v, --verbose         say how the pristine check reached its answer\n"
 	      "  -h, --help            print this help and exit\n",
 	      out);
 }
@@ -110,6 +111,7 @@ int aero_check_main(int argc, char **argv)
 	static const struct option longopts[] = {
 	        {"repo", required_argument, NULL, 'C'},
 	        {"allow-unpushed", no_argument, NULL, 'u'},
+	        {"verbose", no_argument, NULL, 'v'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -117,11 +119,13 @@ int aero_check_main(int argc, char **argv)
 	bool allow_unpushed = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+C:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+C:hv", longopts, NULL)) != -1) {
 		if (c == 'C') {
 			dir = optarg;
 		} else if (c == 'u') {
 			allow_unpushed = true;
+		} else if (c == 'v') {
+			aero_log_init("aero-launch", AERO_LOG_INFO);
 		} else if (c == 'h') {
 			check_usage(stdout);
 			return 0;

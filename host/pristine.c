@@ -1,16 +1,25 @@
 /* The pristine check. libgit2's status walk finds what is modified, staged or
  * untracked (ignored files are skipped: they never reach the image); each
  * submodule is asked separately, since libgit2's status would only say
- * "modified" for it. */
+ * "modified" for it. The walk is single-threaded and reads every tree of HEAD,
+ * so a clean tree is first proven clean the way git status does it: the
+ * index's cache-tree against HEAD's tree, and the stat data of the working
+ * tree against the index's on every CPU. Only what those cannot vouch for
+ * goes to the walk, which also names the paths of a refusal. */
 #include "pristine.h"
 
 #include "error.h"
 #include "git.h"
+#include "git_index.h"
+#include "log.h"
 #include "status.h"
+#include "worktree_scan.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int add_path(struct aero_dirty_list *list, const char *kind, const char *path)
 {
@@ -97,11 +106,110 @@ static int check_submodule(git_submodule *sm, const char *name, void *payload)
 	return 0;
 }
 
+/* Whether the index holds HEAD's tree exactly (nothing staged): by the root
+ * of its cache-tree (the TREE extension git keeps whole after commit, checkout
+ * and reset), with no tree object read; else by libgit2's diff of HEAD's tree
+ * with the index. */
+static bool index_is_head(git_repository *repo, const struct aero_git_index *read)
+{
+	git_commit *head = NULL;
+	git_oid head_id;
+	if (git_reference_name_to_id(&head_id, repo, "HEAD") != 0 ||
+	    git_commit_lookup(&head, repo, &head_id) != 0) {
+		git_error_clear();
+		return false;
+	}
+	bool same = false;
+	if (read->tree_whole) {
+		git_oid tree;
+		same = git_oid_fromraw(&tree, read->tree) == 0 &&
+		       git_oid_equal(&tree, git_commit_tree_id(head));
+		aero_log_info("pristine check: the index's cache-tree %s HEAD's tree",
+		              same ? "is" : "is not");
+	} else {
+		git_index *index = NULL;
+		git_tree *tree = NULL;
+		git_diff *diff = NULL;
+		git_diff_options opts;
+		git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+		/* As the status walk compares them: a submodule's commit is the
+		 * submodule check's to judge. */
+		opts.flags = GIT_DIFF_IGNORE_SUBMODULES | GIT_DIFF_INCLUDE_TYPECHANGE;
+		same = git_repository_index(&index, repo) == 0 &&
+		       git_commit_tree(&tree, head) == 0 &&
+		       git_diff_tree_to_index(&diff, repo, tree, index, &opts) == 0 &&
+		       git_diff_num_deltas(diff) == 0;
+		git_error_clear();
+		aero_log_info("pristine check: the index has no whole cache-tree; a diff says it "
+		              "%s HEAD's tree",
+		              same ? "is" : "is not");
+		git_diff_free(diff);
+		git_tree_free(tree);
+		git_index_free(index);
+	}
+	git_commit_free(head);
+	return same;
+}
+
+/* Whether the repository can have no submodule at all: libgit2 finds them in
+ * .gitmodules, the index and HEAD's tree, and reading all of HEAD's trees to
+ * learn that is most of the time git_submodule_foreach takes. */
+static bool no_submodules(git_repository *repo, const struct aero_worktree_scan *scan)
+{
+	char *path = NULL;
+	struct stat st;
+	if (scan->submodules > 0 ||
+	    asprintf(&path, "%s.gitmodules", git_repository_workdir(repo)) < 0)
+		return false;
+	const bool none = lstat(path, &st) != 0 && errno == ENOENT;
+	free(path);
+	return none;
+}
+
+/* Whether the tree is proven pristine without the status walk, and (when
+ * *no_submodule) that there is no submodule to ask. False means unsure: the
+ * walk decides. */
+static bool proven_clean(git_repository *repo, bool *no_submodule)
+{
+	char *path = NULL;
+	struct aero_git_index index;
+	if (asprintf(&path, "%sindex", git_repository_path(repo)) < 0)
+		return false;
+	const int rc = aero_git_index_read(path, &index);
+	free(path);
+	if (rc < 0) {
+		aero_log_info("pristine check: %s; asking libgit2's status walk",
+		              aero_error_last());
+		return false;
+	}
+	struct aero_worktree_scan scan;
+	aero_worktree_scan(repo, &index, &scan);
+	if (scan.clean)
+		aero_log_info("pristine check: the stat data of %zu tracked files match the index; "
+		              "nothing untracked",
+		              scan.files);
+	else
+		aero_log_info("pristine check: the working tree scan is unsure (%s); asking "
+		              "libgit2's status walk",
+		              scan.unsure != NULL ? scan.unsure : "out of memory");
+	const bool clean = scan.clean && index_is_head(repo, &index);
+	/* The index is HEAD's tree: no gitlink in one, none in the other. */
+	*no_submodule = clean && no_submodules(repo, &scan);
+	aero_worktree_scan_free(&scan);
+	aero_git_index_free(&index);
+	return clean;
+}
+
 int aero_pristine_check(git_repository *repo, struct aero_dirty_list *list)
 {
 	memset(list, 0, sizeof(*list));
-	if (check_status(repo, list) < 0)
+	bool no_submodule = false;
+	if (!proven_clean(repo, &no_submodule) && check_status(repo, list) < 0)
 		return -AERO_EXIT_INTERNAL;
+	if (no_submodule) {
+		aero_log_info("pristine check: no .gitmodules and no gitlink: no submodule to ask");
+		return 0;
+	}
 	const int rc = git_submodule_foreach(repo, check_submodule, list);
 	if (rc < 0) {
 		if (rc != GIT_EUSER)
