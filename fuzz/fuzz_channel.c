@@ -44,7 +44,7 @@ static void open_run(void)
 	if (asprintf(&dir, "%s/run", fuzz_tmp_dir()) < 0)
 		abort();
 	fuzz_write_file(fuzz_tmp_dir(), "run/.keep", "", 0);
-	if (aero_spool_open(&spool, dir) < 0 || aero_channel_open(&channel, dir, spool) < 0) {
+	if (aero_spool_open(&spool, dir) < 0 || aero_channel_open(&channel, dir, spool, NULL) < 0) {
 		fprintf(stderr, "fuzz_channel: %s\n", aero_error_last());
 		abort();
 	}

@@ -40,10 +40,13 @@ static int add_compat_arch(scmp_filter_ctx ctx)
 static int add_rules(scmp_filter_ctx ctx)
 {
 	const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
-	int rc = seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+	/* Spelled out rather than SCMP_A0(...), whose compound literal leaves
+	 * datum_b to default (clang's -Wmissing-field-initializers). */
+	const struct scmp_arg_cmp not_unix = {
+	        .arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0};
+	int rc = seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1, not_unix);
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, deny, SCMP_SYS(socketpair), 1,
-		                      SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+		rc = seccomp_rule_add(ctx, deny, SCMP_SYS(socketpair), 1, not_unix);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, deny, SCMP_SYS(socketcall), 0);
 	if (rc == 0)
