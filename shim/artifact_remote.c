@@ -1,6 +1,7 @@
 /* The client half of an artifact request over the channel. */
 #include "artifact_remote.h"
 
+#include "channel_connect.h"
 #include "error.h"
 #include "log.h"
 #include "userdb.h"
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define EXIT_REQUEST_FAILED 125
@@ -44,24 +44,6 @@ static char *request_line(int count, char *const args[])
 	line[len] = '\n';
 	line[len + 1] = '\0';
 	return line;
-}
-
-static int connect_to(const char *socket_path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
-	const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		const int err = errno;
-		(void)close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
 }
 
 /* Sends line with our stdout and stderr attached to its first byte. */
@@ -137,11 +119,11 @@ int aero_artifact_remote(const char *socket_path, int count, char *const args[])
 		aero_log_error("artifact: out of memory");
 		return EXIT_REQUEST_FAILED;
 	}
-	const int fd = connect_to(socket_path);
+	const int fd = aero_channel_connect(socket_path);
 	if (fd < 0) {
-		aero_log_error("artifact: cannot reach aero-init at AERO_SOCKET=%s: %s; is this "
-		               "process running under aero-init?",
-		               socket_path, strerror(errno));
+		aero_log_error(
+		        "artifact: %s (AERO_SOCKET); is this process running under aero-init?",
+		        aero_error_last());
 		free(line);
 		return EXIT_REQUEST_FAILED;
 	}

@@ -3,6 +3,8 @@
  * string. It returns once aero-init has written the record to disk. */
 #include "log_cmd.h"
 
+#include "channel_connect.h"
+
 #include "error.h"
 #include "log.h"
 #include "options.h"
@@ -15,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -43,17 +44,9 @@ static cJSON *value_of(const char *text)
 /* Sends line (with its newline) and reads the one-line answer into reply. */
 static int exchange(const char *path, const char *line, char *reply, size_t size)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return aero_error_set("AERO_SOCKET is too long for a socket path");
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		const int err = errno;
-		if (fd >= 0)
-			close(fd);
-		return aero_error_set("cannot reach aero-init at %s: %s", path, strerror(err));
-	}
+	const int fd = aero_channel_connect(path);
+	if (fd < 0)
+		return -1;
 	int rc = 0;
 	for (size_t done = 0, len = strlen(line); rc == 0 && done < len;) {
 		const ssize_t n = send(fd, line + done, len - done, MSG_NOSIGNAL);
