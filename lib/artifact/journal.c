@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_NAME "artifacts.jsonl"
@@ -90,10 +91,24 @@ static char *read_log(const char *run_dir)
 	return text;
 }
 
-/* manifest.json with inputs and outputs from the log. */
-static int update_manifest(const char *run_dir)
+/* manifest.json with inputs and outputs from the log, plus the line `extra`
+ * not yet appended to it (may be NULL). */
+static int update_manifest(const char *run_dir, const char *extra)
 {
 	char *log = read_log(run_dir);
+	if (log != NULL && extra != NULL) {
+		const size_t have = strlen(log), more = strlen(extra);
+		const bool torn = have > 0 && log[have - 1] != '\n';
+		char *both = realloc(log, have + torn + more + 1);
+		if (both == NULL) {
+			free(log);
+			return aero_error_set("out of memory");
+		}
+		if (torn)
+			both[have] = '\n';
+		memcpy(both + have + torn, extra, more + 1);
+		log = both;
+	}
 	cJSON *manifest = aero_file_read_json(run_dir, "manifest.json", MANIFEST_MAX);
 	if (manifest == NULL) {
 		free(log);
@@ -123,11 +138,24 @@ static int update_manifest(const char *run_dir)
 	return rc;
 }
 
+/* Ends a line torn by a crash in the middle of an append, so that the next
+ * line stands on its own. */
+static int heal(int fd)
+{
+	struct stat st;
+	char last = '\n';
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
+		return -1;
+	return last == '\n' ? 0 : aero_write_all(fd, "\n", 1);
+}
+
 int aero_artifact_journal_write(const char *run_dir, const char *line)
 {
 	char *path = aero_path_join(run_dir, LOG_NAME);
 	const size_t len = strlen(line);
-	char *text = malloc(len + 1);
+	char *text = malloc(len + 2);
 	if (path == NULL || text == NULL) {
 		free(path);
 		free(text);
@@ -135,17 +163,23 @@ int aero_artifact_journal_write(const char *run_dir, const char *line)
 	}
 	memcpy(text, line, len);
 	text[len] = '\n';
+	text[len + 1] = '\0';
 	int rc = 0;
-	const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	/* One write under the lock: lines of concurrent transfers never
-	 * interleave, and each rebuild of the manifest sees every line before it. */
+	const int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* Under the lock, lines of concurrent transfers never interleave and each
+	 * rebuild of the manifest sees every line before it. The manifest is
+	 * rewritten before the line is appended: a reader of the log (the
+	 * courier, telling the trackers) that sees the line finds the manifest
+	 * already listing it. */
 	if (fd < 0 || flock(fd, LOCK_EX) < 0)
 		rc = aero_error_set("cannot record the transfer in %s: %s; check AERO_RUN_DIR",
 		                    path, strerror(errno));
-	else if (aero_write_all(fd, text, len + 1) < 0 || fsync(fd) < 0)
-		rc = aero_error_set("cannot record the transfer in %s: %s", path, strerror(errno));
 	else
-		rc = update_manifest(run_dir);
+		rc = update_manifest(run_dir, text);
+	if (rc == 0 && (heal(fd) < 0 || aero_write_all(fd, text, len + 1) < 0 || fsync(fd) < 0)) {
+		rc = aero_error_set("cannot record the transfer in %s: %s", path, strerror(errno));
+		(void)update_manifest(run_dir, NULL); /* back to what the log says */
+	}
 	if (fd >= 0)
 		(void)close(fd); /* and with it the lock */
 	free(text);

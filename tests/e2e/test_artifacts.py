@@ -707,6 +707,46 @@ def test_artifacts_jsonl_and_lineage(aero_init, aero_launch, env, tmp_path):
         "run": None, "git_commit": None, "image_id": None, "inputs": []}
 
 
+def test_manifest_lists_a_transfer_before_the_journal_shows_it(aero_init, env, tmp_path, store):
+    """The courier tells the trackers what the manifest says when it sees a new
+    journal line: the manifest must already list that line's artifact."""
+    if isinstance(store, S3Store):
+        pytest.skip("the order of the run's own files does not depend on the store")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text(json.dumps({"run": {"id": "run-1"}}))
+    journal_path = run_dir / "artifacts.jsonl"
+    dirs = []
+    for i in range(12):
+        d = tmp_path / ("src%d" % i)
+        d.mkdir()
+        (d / "f").write_text("content %d\n" % i)
+        dirs.append(d)
+    run_env = clean_env({**env, "AERO_RUN_DIR": str(run_dir)})
+    procs = [subprocess.Popen([aero_init, "artifact", "put", "--json", "a%d" % i, str(d)],
+                              env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for i, d in enumerate(dirs)]
+    seen, early = set(), []
+    while True:
+        done = all(p.poll() is not None for p in procs)
+        try:
+            lines = journal_path.read_text().splitlines()
+        except FileNotFoundError:
+            lines = []
+        new = [json.loads(line)["name"] for line in lines
+               if line and json.loads(line)["name"] not in seen]
+        if new:
+            listed = {o["name"] for o in
+                      json.loads((run_dir / "manifest.json").read_text()).get("outputs", [])}
+            early += [n for n in new if n not in listed]
+            seen.update(new)
+        if done:
+            break
+    assert all(p.returncode == 0 for p in procs), [p.stderr.read() for p in procs]
+    assert seen == {"a%d" % i for i in range(12)}
+    assert early == [], "journal lines seen before the manifest listed them: %s" % early
+
+
 def test_overrides(aero_init, env, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
