@@ -138,6 +138,15 @@ static int update_manifest(const char *run_dir, const char *extra)
 	return rc;
 }
 
+int aero_artifact_journal_read(const char *run_dir, cJSON *inputs, cJSON *outputs)
+{
+	char *log = read_log(run_dir);
+	const int rc = log != NULL ? fold(log, inputs, outputs)
+	                           : aero_error_set("cannot read %s/%s", run_dir, LOG_NAME);
+	free(log);
+	return rc;
+}
+
 /* Ends a line torn by a crash in the middle of an append, so that the next
  * line stands on its own. */
 static int heal(int fd)

@@ -5,15 +5,13 @@
 #include "clock.h"
 #include "error.h"
 #include "file.h"
+#include "journal.h"
 #include "runsdir.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* artifacts.jsonl is one line per transfer of a run; a run with more is odd. */
-#define JOURNAL_MAX ((size_t)64 << 20)
 
 /* The run manifest's limit (shim/artifact_record.c reads it too). */
 #define RUN_MANIFEST_MAX ((size_t)64 << 20)
@@ -31,68 +29,37 @@ static cJSON *string_or_null(const char *env, const cJSON *manifest, const char 
 	return cJSON_IsString(item) ? cJSON_CreateString(item->valuestring) : cJSON_CreateNull();
 }
 
-static bool same_input(const cJSON *inputs, const cJSON *name, const cJSON *digest)
+/* The gets recorded in the run directory's journal, as {name, version, digest}. */
+static int read_inputs(cJSON *inputs)
 {
-	const cJSON *in;
-	cJSON_ArrayForEach(in, inputs)
-	{
-		if (strcmp(cJSON_GetObjectItemCaseSensitive(in, "name")->valuestring,
-		           name->valuestring) == 0 &&
-		    strcmp(cJSON_GetObjectItemCaseSensitive(in, "digest")->valuestring,
-		           digest->valuestring) == 0)
-			return true;
+	const char *run_dir = getenv("AERO_RUN_DIR");
+	if (run_dir == NULL || run_dir[0] == '\0')
+		return 0;
+	cJSON *got = cJSON_CreateArray();
+	if (got == NULL || aero_artifact_journal_read(run_dir, got, NULL) < 0) {
+		cJSON_Delete(got);
+		return -1;
 	}
-	return false;
-}
-
-/* Adds the input a "get" line of artifacts.jsonl names, once; 0 or -1. */
-static int add_input(cJSON *inputs, const char *line, size_t len)
-{
-	cJSON *entry = cJSON_ParseWithLength(line, len);
-	const cJSON *op = cJSON_GetObjectItemCaseSensitive(entry, "op");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
-	const cJSON *version = cJSON_GetObjectItemCaseSensitive(entry, "version");
-	const cJSON *digest = cJSON_GetObjectItemCaseSensitive(entry, "digest");
 	int rc = 0;
-	if (cJSON_IsString(op) && strcmp(op->valuestring, "get") == 0 && cJSON_IsString(name) &&
-	    cJSON_IsNumber(version) && cJSON_IsString(digest) &&
-	    !same_input(inputs, name, digest)) {
+	const cJSON *entry;
+	cJSON_ArrayForEach(entry, got)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
+		const cJSON *version = cJSON_GetObjectItemCaseSensitive(entry, "version");
+		const cJSON *digest = cJSON_GetObjectItemCaseSensitive(entry, "digest");
+		if (!cJSON_IsString(name) || !cJSON_IsNumber(version) || !cJSON_IsString(digest))
+			continue;
 		cJSON *in = cJSON_CreateObject();
 		if (in == NULL || cJSON_AddStringToObject(in, "name", name->valuestring) == NULL ||
 		    cJSON_AddNumberToObject(in, "version", version->valuedouble) == NULL ||
 		    cJSON_AddStringToObject(in, "digest", digest->valuestring) == NULL ||
 		    !cJSON_AddItemToArray(inputs, in)) {
 			cJSON_Delete(in);
-			rc = -1;
+			rc = aero_error_set("out of memory recording the lineage");
+			break;
 		}
 	}
-	cJSON_Delete(entry);
-	return rc;
-}
-
-/* The gets recorded in the run directory's artifacts.jsonl. */
-static int read_inputs(cJSON *inputs)
-{
-	const char *run_dir = getenv("AERO_RUN_DIR");
-	if (run_dir == NULL || run_dir[0] == '\0')
-		return 0;
-	char *path = aero_path_join(run_dir, "artifacts.jsonl");
-	if (path == NULL)
-		return -1;
-	size_t len = 0;
-	char *text = aero_file_read(path, JOURNAL_MAX, &len);
-	free(path);
-	if (text == NULL)
-		return 0; /* no gets yet (or none readable): no inputs */
-	int rc = 0;
-	for (size_t at = 0; rc == 0 && at < len;) {
-		const char *nl = memchr(text + at, '\n', len - at);
-		const size_t n = nl != NULL ? (size_t)(nl - (text + at)) : len - at;
-		if (n > 0)
-			rc = add_input(inputs, text + at, n);
-		at += n + 1;
-	}
-	free(text);
+	cJSON_Delete(got);
 	return rc;
 }
 
@@ -104,8 +71,9 @@ cJSON *aero_artifact_lineage_new(void)
 	                          : NULL;
 	cJSON *lineage = cJSON_CreateObject();
 	cJSON *inputs = cJSON_CreateArray();
+	const bool read = inputs != NULL && read_inputs(inputs) == 0;
 	const bool ok =
-	        lineage != NULL && inputs != NULL &&
+	        lineage != NULL && read &&
 	        cJSON_AddItemToObject(lineage, "run",
 	                              string_or_null("AERO_RUN_ID", manifest, "run", "id")) &&
 	        cJSON_AddItemToObject(
@@ -113,7 +81,7 @@ cJSON *aero_artifact_lineage_new(void)
 	                string_or_null("AERO_GIT_COMMIT", manifest, "git", "commit")) &&
 	        cJSON_AddItemToObject(lineage, "image_id",
 	                              string_or_null("AERO_IMAGE_ID", manifest, "image", "id")) &&
-	        read_inputs(inputs) == 0 && cJSON_AddItemToObject(lineage, "inputs", inputs);
+	        cJSON_AddItemToObject(lineage, "inputs", inputs);
 	cJSON_Delete(manifest);
 	if (!ok) {
 		const bool owned = lineage != NULL &&
@@ -121,7 +89,8 @@ cJSON *aero_artifact_lineage_new(void)
 		cJSON_Delete(lineage);
 		if (!owned)
 			cJSON_Delete(inputs);
-		aero_error_set("out of memory recording the lineage");
+		if (inputs == NULL || read) /* else read_inputs said why */
+			aero_error_set("out of memory recording the lineage");
 		return NULL;
 	}
 	return lineage;
