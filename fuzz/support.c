@@ -2,6 +2,7 @@
 #include "support.h"
 
 #include "artifact_serve.h"
+#include "canonjson.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -41,6 +42,22 @@ char *fuzz_strndup(const uint8_t *data, size_t len)
 		memcpy(copy, data, len);
 	copy[len] = '\0';
 	return copy;
+}
+
+int fuzz_text_parser(const uint8_t *data, size_t size, int (*parse)(const char *, cJSON *))
+{
+	char *text = fuzz_strndup(data, size);
+	cJSON *out = cJSON_CreateObject();
+	if (out == NULL)
+		abort();
+	(void)parse(text, out);
+	char *printed = aero_json_canonical(out);
+	if (printed == NULL)
+		abort();
+	free(printed);
+	cJSON_Delete(out);
+	free(text);
+	return 0;
 }
 
 static char tmp_dir[512];

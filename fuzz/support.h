@@ -4,6 +4,7 @@
 #ifndef AERO_FUZZ_SUPPORT_H
 #define AERO_FUZZ_SUPPORT_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,10 @@ size_t fuzz_split(const char *text, size_t len, const char *sep, const char **pa
 
 /* A copy of len bytes with a NUL after them, malloc'd; aborts when out of memory. */
 char *fuzz_strndup(const uint8_t *data, size_t len);
+
+/* Runs a capture probe's text parser (parse(text, out)) on the input as a
+ * string, then prints out as the manifest would; aborts when out of memory. */
+int fuzz_text_parser(const uint8_t *data, size_t size, int (*parse)(const char *, cJSON *));
 
 /* A directory of its own for this process (made once, under $TMPDIR or /tmp,
  * removed at exit). */
