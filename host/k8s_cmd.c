@@ -10,6 +10,7 @@
 #include "log.h"
 #include "parse.h"
 #include "pushed.h"
+#include "redact.h"
 #include "status.h"
 #include "yaml.h"
 
@@ -318,9 +319,9 @@ static int run_job(int argc, char **argv)
 			goto out;
 		}
 		if (c == '?' || c == ':') {
-			aero_log_error("k8s job: %s '%s'; see 'aero-launch k8s job --help'",
+			aero_log_error("k8s job: %s '%.*s'; see 'aero-launch k8s job --help'",
 			               c == '?' ? "unknown option" : "a value is needed for",
-			               argv[optind - 1]);
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			goto out;
 		}
 		if (parse_option(&cmd, c, optarg) < 0) {
