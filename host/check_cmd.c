@@ -4,6 +4,7 @@
 #include "error.h"
 #include "log.h"
 #include "pristine.h"
+#include "redact.h"
 #include "status.h"
 
 #include <getopt.h>
@@ -119,7 +120,8 @@ int aero_check_main(int argc, char **argv)
 	bool allow_unpushed = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+C:hv", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:C:hv", longopts, NULL)) != -1) {
 		if (c == 'C') {
 			dir = optarg;
 		} else if (c == 'u') {
@@ -130,7 +132,9 @@ int aero_check_main(int argc, char **argv)
 			check_usage(stdout);
 			return 0;
 		} else {
-			check_usage(stderr);
+			aero_log_error("check: %s '%.*s'; see 'aero-launch check --help'",
+			               c == ':' ? "a value is needed for" : "unknown option",
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			return AERO_EXIT_USAGE;
 		}
 	}

@@ -7,6 +7,7 @@
 #include "file.h"
 #include "git.h"
 #include "log.h"
+#include "redact.h"
 #include "status.h"
 
 #include <errno.h>
@@ -60,7 +61,8 @@ int aero_context_main(int argc, char **argv)
 	const char *output = NULL;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+C:o:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:C:o:h", longopts, NULL)) != -1) {
 		if (c == 'C') {
 			dir = optarg;
 		} else if (c == 'o') {
@@ -69,7 +71,9 @@ int aero_context_main(int argc, char **argv)
 			context_usage(stdout);
 			return 0;
 		} else {
-			context_usage(stderr);
+			aero_log_error("context: %s '%.*s'; see 'aero-launch context --help'",
+			               c == ':' ? "a value is needed for" : "unknown option",
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			return AERO_EXIT_USAGE;
 		}
 	}

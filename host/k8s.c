@@ -1,6 +1,7 @@
 #include "k8s.h"
 
 #include "error.h"
+#include "k8s_security.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -185,9 +186,11 @@ static int add_env(cJSON *container, const struct aero_k8s_job *job, const char 
 	    env_value(env, "AERO_GRACE_PERIOD", grace) < 0 ||
 	    (job->seed != NULL && env_value(env, "AERO_SEED", job->seed) < 0) ||
 	    (job->tracker != NULL && env_value(env, "AERO_TRACKER", job->tracker) < 0) ||
-	    (job->user != NULL && env_value(env, "AERO_USER", job->user) < 0) ||
+	    (job->user != NULL && !aero_k8s_user_by_kubelet(job) &&
+	     env_value(env, "AERO_USER", job->user) < 0) ||
 	    (job->caps != NULL && env_value(env, "AERO_CAPS", job->caps) < 0) ||
-	    (job->hermetic && env_value(env, "AERO_HERMETIC", "1") < 0))
+	    (job->hermetic && env_value(env, "AERO_HERMETIC", "1") < 0) ||
+	    (job->allow_new_privs && env_value(env, "AERO_ALLOW_NEW_PRIVS", "1") < 0))
 		return -1;
 	for (size_t i = 0; i < sizeof(downward) / sizeof(downward[0]); i++)
 		if (env_field(env, downward[i].env, downward[i].field) < 0)
@@ -285,7 +288,7 @@ static cJSON *build(const struct aero_k8s_job *job, const char *run_dir)
 	    add_string_array(container, "command", entry) < 0 ||
 	    add_string_array(container, "args", (const char *const *)job->command) < 0 ||
 	    add_env(container, job, run_dir) < 0 || add_resources(container, job) < 0 ||
-	    add_volume(pod, container, job) < 0)
+	    add_volume(pod, container, job) < 0 || aero_k8s_security_add(container, job) < 0)
 		goto fail;
 	return doc;
 fail:
@@ -301,7 +304,8 @@ static int check(const struct aero_k8s_job *job)
 	    (job->namespace != NULL && aero_k8s_check_label("--namespace", job->namespace) < 0) ||
 	    (job->cpu != NULL && aero_k8s_check_quantity("cpu", job->cpu) < 0) ||
 	    (job->memory != NULL && aero_k8s_check_quantity("memory", job->memory) < 0) ||
-	    (job->runs_pvc != NULL && check_subdomain("--runs-pvc", job->runs_pvc) < 0))
+	    (job->runs_pvc != NULL && check_subdomain("--runs-pvc", job->runs_pvc) < 0) ||
+	    aero_k8s_security_check(job) < 0)
 		return -1;
 	if (job->command == NULL || job->command[0] == NULL)
 		return aero_error_set("no command given; usage: aero-launch k8s job [OPTIONS] -- "

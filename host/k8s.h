@@ -1,6 +1,7 @@
 /* Kubernetes Job manifests for one experiment: the image by digest, aero-init
  * as the entry point with its settings as AERO_* variables, the downward API's
- * facts, secrets only by reference, resources, and no retries. */
+ * facts, secrets only by reference, resources, a least-privilege
+ * securityContext, and no retries. */
 #ifndef AERO_HOST_K8S_H
 #define AERO_HOST_K8S_H
 
@@ -33,9 +34,10 @@ struct aero_k8s_job {
 	long grace_ms;      /* aero-init's grace period */
 	const char *tracker;
 	const char *seed;     /* decimal, or NULL */
-	const char *user;     /* AERO_USER, or NULL */
+	const char *user;     /* --user: AERO_USER, or runAsUser (k8s_security.h), or NULL */
 	const char *caps;     /* AERO_CAPS, or NULL */
 	bool hermetic;        /* AERO_HERMETIC=1 */
+	bool allow_new_privs; /* AERO_ALLOW_NEW_PRIVS=1 and allowPrivilegeEscalation */
 	const char *runs_pvc; /* a PersistentVolumeClaim for the runs, or NULL for an emptyDir */
 	const char **env;     /* NAME=VALUE items, count env_count */
 	size_t env_count;

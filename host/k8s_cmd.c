@@ -10,6 +10,7 @@
 #include "log.h"
 #include "parse.h"
 #include "pushed.h"
+#include "redact.h"
 #include "status.h"
 #include "yaml.h"
 
@@ -42,9 +43,12 @@ void aero_k8s_cmd_usage(FILE *out)
 	      "  --tracker LIST         AERO_TRACKER: local, wandb, mlflow, comma-separated\n"
 	      "  --seed N               AERO_SEED, the run's base seed\n"
 	      "  --run-id ID            AERO_RUN_ID (default: drawn at random)\n"
-	      "  --user USER[:GROUP]    AERO_USER: the image's user the experiment runs as\n"
+	      "  --user USER[:GROUP]    the image's user the experiment runs as: AERO_USER, or\n"
+	      "                         the pod's runAsUser for UID[:GID] without --caps\n"
 	      "  --caps LIST            AERO_CAPS: the capabilities it keeps (default none)\n"
 	      "  --hermetic             AERO_HERMETIC=1: no network sockets for it\n"
+	      "  --allow-new-privs      AERO_ALLOW_NEW_PRIVS=1 and allowPrivilegeEscalation:\n"
+	      "                         setuid programs work (default: no_new_privs)\n"
 	      "  --runs-pvc CLAIM       keep run directories on this PersistentVolumeClaim\n"
 	      "                         (default: an emptyDir, gone with the pod)\n",
 	      out);
@@ -67,6 +71,7 @@ enum {
 	OPT_USER,
 	OPT_CAPS,
 	OPT_HERMETIC,
+	OPT_ALLOW_NEW_PRIVS,
 };
 
 static const struct option options[] = {
@@ -86,6 +91,7 @@ static const struct option options[] = {
         {"user", required_argument, NULL, OPT_USER},
         {"caps", required_argument, NULL, OPT_CAPS},
         {"hermetic", no_argument, NULL, OPT_HERMETIC},
+        {"allow-new-privs", no_argument, NULL, OPT_ALLOW_NEW_PRIVS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -211,6 +217,9 @@ static int parse_option(struct cmd *cmd, int c, char *arg)
 	case OPT_HERMETIC:
 		job->hermetic = true;
 		return 0;
+	case OPT_ALLOW_NEW_PRIVS:
+		job->allow_new_privs = true;
+		return 0;
 	default:
 		return aero_error_set("unknown option");
 	}
@@ -310,9 +319,9 @@ static int run_job(int argc, char **argv)
 			goto out;
 		}
 		if (c == '?' || c == ':') {
-			aero_log_error("k8s job: %s '%s'; see 'aero-launch k8s job --help'",
+			aero_log_error("k8s job: %s '%.*s'; see 'aero-launch k8s job --help'",
 			               c == '?' ? "unknown option" : "a value is needed for",
-			               argv[optind - 1]);
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			goto out;
 		}
 		if (parse_option(&cmd, c, optarg) < 0) {

@@ -7,6 +7,7 @@
 #include "k8s_cmd.h"
 #include "log.h"
 #include "push_cmd.h"
+#include "redact.h"
 #include "run_cmd.h"
 #include "runs_cmd.h"
 #include "status.h"
@@ -73,7 +74,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].main(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
-		aero_log_error("unknown option '%s'; see 'aero-launch --help'", argv[1]);
+		aero_log_error("unknown option '%.*s'; see 'aero-launch --help'",
+		               aero_arg_shown(argv[1]), argv[1]);
 	else
 		aero_log_error("unknown command '%s'; see 'aero-launch --help'", argv[1]);
 	return AERO_EXIT_USAGE;

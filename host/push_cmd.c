@@ -5,6 +5,7 @@
 #include "image_ref.h"
 #include "log.h"
 #include "pushed.h"
+#include "redact.h"
 #include "registry_auth.h"
 #include "status.h"
 
@@ -119,9 +120,9 @@ int aero_push_cmd(int argc, char **argv)
 			aero_push_cmd_usage(stdout);
 			return 0;
 		default:
-			aero_log_error("push: %s '%s'; see 'aero-launch push --help'",
+			aero_log_error("push: %s '%.*s'; see 'aero-launch push --help'",
 			               c == ':' ? "a value is needed for" : "unknown option",
-			               argv[optind - 1]);
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			return AERO_EXIT_USAGE;
 		}
 	}

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "parse.h"
+#include "redact.h"
 #include "status.h"
 
 #include <ctype.h>
@@ -251,11 +252,18 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 	opts->repo = ".";
 	opts->dockerfile = "Dockerfile";
 	optind = 1;
+	opterr = 0; /* getopt would print an unknown --api-key=VALUE whole */
 	int c;
-	while ((c = getopt_long(argc, argv, "+C:f:e:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:C:f:e:qh", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			run_usage(stdout);
 			return 1;
+		}
+		if (c == '?' || c == ':') {
+			aero_log_error("run: %s '%.*s'; see 'aero-launch run --help'",
+			               c == '?' ? "unknown option" : "a value is needed for",
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
+			return -AERO_EXIT_USAGE;
 		}
 		const int rc = take(c, opts);
 		if (rc == -AERO_EXIT_INTERNAL)

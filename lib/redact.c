@@ -3,6 +3,7 @@
 #include "redact.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,4 +85,10 @@ int aero_json_redact_secrets(cJSON *item)
 		child = next;
 	}
 	return count;
+}
+
+int aero_arg_shown(const char *arg)
+{
+	const size_t length = arg[0] == '-' ? strcspn(arg, "=") : strlen(arg);
+	return length < (size_t)INT_MAX ? (int)length : INT_MAX;
 }

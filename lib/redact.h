@@ -19,4 +19,8 @@ bool aero_key_is_secret(const char *key);
  * secret with AERO_REDACTED. How many were replaced, or -1 when out of memory. */
 int aero_json_redact_secrets(cJSON *item);
 
+/* How much of a command-line argument an error message may show, for "%.*s":
+ * an option up to its '=', whose value may be a secret (--api-key=...). */
+int aero_arg_shown(const char *arg);
+
 #endif

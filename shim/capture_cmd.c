@@ -8,6 +8,7 @@
 #include "files.h"
 #include "log.h"
 #include "options.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,7 +71,8 @@ int aero_capture_main(int argc, char **argv)
 			aero_error_set("option '%s' needs a value", argv[optind - 1]);
 			goto out;
 		default:
-			aero_error_set("unknown option '%s'", argv[optind - 1]);
+			aero_error_set("unknown option '%.*s'", aero_arg_shown(argv[optind - 1]),
+			               argv[optind - 1]);
 			goto out;
 		}
 	}

@@ -8,6 +8,7 @@
 #include "files.h"
 #include "log.h"
 #include "options.h"
+#include "redact.h"
 #include "vercmp.h"
 
 #include <ctype.h>
@@ -452,8 +453,8 @@ int aero_diff_main(int argc, char **argv)
 			     "  -h, --help  print this help");
 			return 0;
 		} else {
-			aero_log_error("diff: unknown option '%s'; see 'aero-init diff --help'",
-			               argv[optind - 1]);
+			aero_log_error("diff: unknown option '%.*s'; see 'aero-init diff --help'",
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			return AERO_EXIT_INTERNAL;
 		}
 	}

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "options.h"
 #include "parse.h"
+#include "redact.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -97,9 +98,9 @@ int aero_log_main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (c != 's') {
-			aero_log_error("log: %s '%s'; see 'aero-init log --help'",
+			aero_log_error("log: %s '%.*s'; see 'aero-init log --help'",
 			               c == ':' ? "option needs a value:" : "unknown option",
-			               argv[optind - 1]);
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			return AERO_EXIT_INTERNAL;
 		}
 	}

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "log.h"
 #include "parse.h"
+#include "redact.h"
 #include "signame.h"
 
 #include <ctype.h>
@@ -448,7 +449,8 @@ int aero_init_options_parse(struct aero_init_options *opts, int argc, char **arg
 		if (c == '?') {
 			if (optopt != 0)
 				return aero_error_set("unknown option '-%c'", optopt);
-			return aero_error_set("unknown option '%s'", argv[optind - 1]);
+			return aero_error_set("unknown option '%.*s'",
+			                      aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 		}
 		if (c == ':')
 			return aero_error_set("option '%s' needs a value", argv[optind - 1]);

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "options.h"
 #include "parse.h"
+#include "redact.h"
 #include "store.h"
 
 #include <cjson/cJSON.h>
@@ -291,9 +292,9 @@ static int parse_options(struct store_cmd *cmd, int argc, char **argv)
 			usage(stdout);
 			return 1;
 		default:
-			aero_log_error("%s '%s'; see 'aero-init store --help'",
+			aero_log_error("%s '%.*s'; see 'aero-init store --help'",
 			               c == ':' ? "option needs a value:" : "unknown option",
-			               argv[optind - 1]);
+			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			return -1;
 		}
 	}

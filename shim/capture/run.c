@@ -5,6 +5,7 @@
 #include "files.h"
 #include "hex.h"
 #include "probes.h"
+#include "sinkutil.h"
 #include "userdb.h"
 
 #include <stdbool.h>
@@ -72,6 +73,22 @@ static char *user_name(const struct aero_capture_ctx *ctx, uid_t uid)
 	return found;
 }
 
+/* The trackers whose server's certificate is not checked, by the user's
+ * explicit choice: recorded, so that no one takes the run's delivery for
+ * verified. Absent when TLS is verified everywhere (the default). */
+static int add_tls_unverified(cJSON *part)
+{
+	if (!aero_sink_mlflow_insecure_tls())
+		return 0;
+	cJSON *list = aero_json_add_array(part, "tls_unverified");
+	cJSON *name = list != NULL ? cJSON_CreateString("mlflow") : NULL;
+	if (name == NULL || !cJSON_AddItemToArray(list, name)) {
+		cJSON_Delete(name);
+		return -1;
+	}
+	return 0;
+}
+
 int aero_probe_run(const struct aero_capture_ctx *ctx, cJSON *part)
 {
 	unsigned char id[16];
@@ -96,7 +113,7 @@ int aero_probe_run(const struct aero_capture_ctx *ctx, cJSON *part)
 	    aero_json_add_number(part, "gid", getgid()) < 0 ||
 	    (user != NULL && aero_json_add_string(part, "user", user) < 0) ||
 	    (uname(&u) == 0 && aero_json_add_string(part, "hostname", u.nodename) < 0) ||
-	    (ctx->command != NULL && add_command(ctx, part) < 0))
+	    (ctx->command != NULL && add_command(ctx, part) < 0) || add_tls_unverified(part) < 0)
 		rc = -1;
 	free(cwd);
 	free(user);

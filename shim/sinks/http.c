@@ -64,6 +64,13 @@ static const char *default_ca_file(void)
 	return NULL;
 }
 
+/* A failure to verify the server, which the CA bundle may fix. */
+static bool is_tls_failure(CURLcode rc)
+{
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	       rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR;
+}
+
 struct aero_http *aero_http_open(const char *user, const char *password, const char *bearer)
 {
 	struct aero_http *http = calloc(1, sizeof(*http));
@@ -211,8 +218,11 @@ int aero_http_perform(struct aero_http *http, const struct aero_http_request *re
 	(void)curl_easy_setopt(c, CURLOPT_HEADERDATA, res);
 	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, res->error);
 	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	const char *ca_dir = getenv("SSL_CERT_DIR");
 	if (ca != NULL)
 		(void)curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (ca_dir != NULL && ca_dir[0] != '\0')
+		(void)curl_easy_setopt(c, CURLOPT_CAPATH, ca_dir);
 	if (http->insecure) {
 		(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -233,6 +243,12 @@ int aero_http_perform(struct aero_http *http, const struct aero_http_request *re
 		if (res->error[0] == '\0')
 			(void)snprintf(res->error, sizeof(res->error), "%s",
 			               curl_easy_strerror(rc));
+		if (is_tls_failure(rc)) {
+			const size_t used = strlen(res->error);
+			(void)snprintf(res->error + used, sizeof(res->error) - used,
+			               "; set SSL_CERT_FILE to the CA certificates that signed the "
+			               "server's certificate");
+		}
 		res->status = 0;
 		return -1;
 	}

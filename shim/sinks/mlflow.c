@@ -76,8 +76,7 @@ static void *mlflow_open(struct aero_sink_ctx *ctx)
 		return NULL;
 	}
 	(void)sprintf(m->api, "%s/api/2.0/mlflow/", m->tracking);
-	const char *insecure = aero_sink_env("MLFLOW_TRACKING_INSECURE_TLS");
-	const bool no_verify = insecure != NULL && strcmp(insecure, "true") == 0;
+	const bool no_verify = aero_sink_mlflow_insecure_tls();
 	aero_http_tls(m->http, aero_sink_env("MLFLOW_TRACKING_SERVER_CERT_PATH"), no_verify);
 	if (no_verify)
 		aero_log_warn(

@@ -133,6 +133,12 @@ const char *aero_sink_env(const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+bool aero_sink_mlflow_insecure_tls(void)
+{
+	const char *insecure = aero_sink_env("MLFLOW_TRACKING_INSECURE_TLS");
+	return insecure != NULL && strcmp(insecure, "true") == 0;
+}
+
 double aero_sink_parse_utc(const char *text)
 {
 	struct tm tm = {0};

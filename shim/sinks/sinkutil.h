@@ -29,6 +29,10 @@ const char *aero_sink_manifest_string(const cJSON *manifest, const char *section
 /* The value of an environment variable, or NULL when unset or empty. */
 const char *aero_sink_env(const char *name);
 
+/* Whether the user turned off the check of the MLflow server's certificate
+ * (MLFLOW_TRACKING_INSECURE_TLS=true); the manifest records it (run.tls_unverified). */
+bool aero_sink_mlflow_insecure_tls(void);
+
 /* Seconds since the epoch from a local console line's time stamp, or 0. */
 double aero_sink_parse_utc(const char *text);
 

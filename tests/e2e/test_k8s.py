@@ -8,10 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 import yaml
+
+from test_privileges import CAP_NET_BIND_SERVICE, shared, status_fields, userdb  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHECKER = os.path.join(ROOT, "tests", "k8s", "check.mjs")
@@ -111,7 +114,9 @@ def test_full_job_structure(launch):
     assert pod["terminationGracePeriodSeconds"] == 45 + 30 + 60
     assert pod["volumes"] == [{"name": "aero-runs", "emptyDir": {}}]
     [c] = pod["containers"]
-    assert set(c) == {"name", "image", "command", "args", "env", "resources", "volumeMounts"}
+    assert set(c) == {"name", "image", "command", "args", "env", "resources", "volumeMounts",
+                      "securityContext"}
+    assert c["securityContext"] == security()
     assert c["image"] == IMAGE
     assert c["command"] == ["/usr/bin/aero-init", "--"]
     assert c["args"] == ["python3", "train.py", "--lr", "3e-4"]
@@ -155,22 +160,173 @@ def test_minimal_job_has_defaults_and_no_resources(launch, checker, tmp_path):
     assert other["metadata"]["name"] != doc["metadata"]["name"]
 
 
-def test_privileges_go_to_aero_init_not_the_pod(launch, checker, tmp_path):
-    """--user, --caps and --hermetic are aero-init's (AERO_*), not the pod's
-    runAsUser or capabilities, which would apply to aero-init itself."""
-    text = job_text(launch, "--image", IMAGE, "--user", "trainer:data", "--caps",
-                    "cap_sys_ptrace", "--hermetic", "--", "true")
+# The securityContext each case gets: aero-init's needs (doc/security.md, "In
+# Kubernetes") plus --caps, the rest dropped; no_new_privs; the runtime's seccomp profile.
+def security(add=None, ape=False, **ids):
+    sc = {"allowPrivilegeEscalation": ape, "capabilities": {"drop": ["ALL"]},
+          "seccompProfile": {"type": "RuntimeDefault"}}
+    if add:
+        sc["capabilities"]["add"] = add
+    sc.update(ids)
+    return sc
+
+
+SWITCH = ["CHOWN", "KILL", "SETGID", "SETUID", "SETPCAP"]  # what --user needs of aero-init
+
+SECURITY_CASES = [
+    # aero-init keeps the experiment root, without capabilities: it needs none.
+    ([], security(), {}),
+    # Root with one capability: the bounding set is already just that one.
+    (["--caps", "cap_net_bind_service"], security(["NET_BIND_SERVICE"]),
+     {"AERO_CAPS": "cap_net_bind_service"}),
+    # A named user: aero-init switches (as root) and hands on SYS_PTRACE.
+    (["--user", "trainer:data", "--caps", "SYS_PTRACE,cap_sys_ptrace", "--hermetic"],
+     security(SWITCH + ["SYS_PTRACE"]),
+     {"AERO_USER": "trainer:data", "AERO_CAPS": "SYS_PTRACE,cap_sys_ptrace",
+      "AERO_HERMETIC": "1"}),
+    # Numbers with nothing to hand on: the kubelet starts aero-init as that user.
+    (["--user", "1000:2000"], security(runAsUser=1000, runAsGroup=2000, runAsNonRoot=True), {}),
+    (["--user", "1000", "--allow-new-privs"],
+     security(ape=True, runAsUser=1000, runAsNonRoot=True), {"AERO_ALLOW_NEW_PRIVS": "1"}),
+    # Root by number, or numbers with --caps: aero-init must be root to switch.
+    (["--user", "0"], security(SWITCH), {"AERO_USER": "0"}),
+    (["--user", "1000", "--caps", "net_bind_service"],
+     security(["CHOWN", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE"]),
+     {"AERO_USER": "1000", "AERO_CAPS": "net_bind_service"}),
+    # A claim may be another user's: aero-init writes the run directory as root.
+    (["--runs-pvc", "team-runs"], security(["DAC_OVERRIDE", "SETPCAP"]), {}),
+]
+
+
+@pytest.mark.parametrize("args,context,settings", SECURITY_CASES)
+def test_security_context_gives_aero_init_only_what_it_needs(launch, checker, tmp_path, args,
+                                                             context, settings):
+    """--user, --caps, --hermetic and --allow-new-privs: AERO_* for aero-init, and
+    a securityContext that gives aero-init what it needs for them and no more."""
+    text = job_text(launch, "--image", IMAGE, *args, "--", "true")
     doc = yaml.safe_load(text)
-    c = doc["spec"]["template"]["spec"]["containers"][0]
+    pod = doc["spec"]["template"]["spec"]
+    [c] = pod["containers"]
+    assert c["securityContext"] == context
+    assert "securityContext" not in pod
     env = env_of(c)
-    assert env["AERO_USER"]["value"] == "trainer:data"
-    assert env["AERO_CAPS"]["value"] == "cap_sys_ptrace"
-    assert env["AERO_HERMETIC"]["value"] == "1"
-    assert "securityContext" not in c and "securityContext" not in doc["spec"]["template"]["spec"]
-    assert checker(text, tmp_path).returncode == 0
-    plain = env_of(yaml.safe_load(job_text(launch, "--image", IMAGE, "--", "true"))
-                   ["spec"]["template"]["spec"]["containers"][0])
-    assert not {"AERO_USER", "AERO_CAPS", "AERO_HERMETIC"} & set(plain)
+    names = {"AERO_USER", "AERO_CAPS", "AERO_HERMETIC", "AERO_ALLOW_NEW_PRIVS"}
+    assert {k: env[k]["value"] for k in names & set(env)} == settings
+    r = checker(text, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+# The Pod Security Standards' container rules (kubernetes.io/docs/concepts/security/
+# pod-security-standards), as the admission controller applies them.
+BASELINE_CAPS = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                 "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+
+def pod_security_level(container):
+    sc = container["securityContext"]
+    add = set(sc["capabilities"].get("add", []))
+    if sc.get("privileged") or not add <= BASELINE_CAPS:
+        return "privileged"
+    restricted = (sc.get("allowPrivilegeEscalation") is False and sc.get("runAsNonRoot") is True
+                  and sc.get("runAsUser") != 0 and "ALL" in sc["capabilities"]["drop"]
+                  and add <= {"NET_BIND_SERVICE"}
+                  and sc["seccompProfile"]["type"] in ("RuntimeDefault", "Localhost"))
+    return "restricted" if restricted else "baseline"
+
+
+@pytest.mark.parametrize("args,level", [
+    ([], "baseline"), (["--user", "trainer"], "baseline"), (["--runs-pvc", "r"], "baseline"),
+    (["--user", "1000:1000"], "restricted"), (["--user", "1000", "--allow-new-privs"], "baseline"),
+    (["--caps", "sys_admin"], "privileged")])
+def test_pod_security_standard_met(launch, args, level):
+    """Numeric users run in a `restricted` namespace; what needs aero-init as
+    root stays within `baseline` unless --caps asks for more."""
+    doc = yaml.safe_load(job_text(launch, "--image", IMAGE, *args, "--", "true"))
+    assert pod_security_level(doc["spec"]["template"]["spec"]["containers"][0]) == level
+
+
+def test_no_securitycontext_option_is_left_unchecked(launch):
+    """Kubernetes would take an unknown capability and the pod would fail to
+    start; it is refused here first, as is what aero-init would refuse."""
+    r = launch("k8s", "job", "--image", IMAGE, "--caps", "cap_fly", "--", "true")
+    assert r.returncode == 2 and b"'cap_fly' is not a capability" in r.stderr
+    r = launch("k8s", "job", "--image", IMAGE, "--hermetic", "--allow-new-privs", "--", "true")
+    assert r.returncode == 2 and b"needs CAP_SYS_ADMIN" in r.stderr
+    # With SYS_ADMIN aero-init can install the filter without no_new_privs.
+    r = launch("k8s", "job", "--image", IMAGE, "--hermetic", "--allow-new-privs", "--caps",
+               "sys_admin", "--", "true")
+    assert r.returncode == 0, r.stderr
+
+
+def runtime_exec(security_context, command):
+    """The command as a container runtime starts it for the securityContext: the
+    bounding set the capabilities left (root's effective and permitted set then,
+    a user other than root holds none), no_new_privs, runAsUser/runAsGroup with
+    no supplementary groups. setpriv(1) applies them; seccomp is left out."""
+    caps = security_context["capabilities"]
+    assert caps["drop"] == ["ALL"]
+    keep = "".join(",+" + name.lower() for name in caps.get("add", []))
+    args = ["setpriv", "--bounding-set", "-all" + keep, "--inh-caps", "-all",
+            "--ambient-caps", "-all"]
+    if security_context["allowPrivilegeEscalation"] is False:
+        args.append("--no-new-privs")
+    if "runAsUser" in security_context:
+        args += ["--reuid", str(security_context["runAsUser"]), "--regid",
+                 str(security_context.get("runAsGroup", 0)), "--clear-groups"]
+    return args + ["--"] + command
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a container runtime's root is needed")
+@pytest.mark.parametrize("args,uid,caps", [
+    ([], 0, 0),
+    (["--caps", "cap_net_bind_service"], 0, CAP_NET_BIND_SERVICE),
+    (["--user", "aerotest", "--caps", "cap_net_bind_service"], 4711, CAP_NET_BIND_SERVICE),
+    (["--user", "4711:4712"], 4711, 0),
+    (["--runs-pvc", "team-runs"], 0, 0),
+])
+def test_aero_init_works_within_the_security_context(launch, shared, userdb, tmp_path, args,
+                                                     uid, caps):
+    """aero-init started as the runtime would start it for the manifest: it
+    can do what it is asked with what it is given, and the experiment ends up
+    with exactly the --caps it asked for, under no_new_privs."""
+    doc = yaml.safe_load(job_text(launch, "--image", IMAGE, "--run-id", "sc", *args, "--",
+                                  "cat", "/proc/self/status"))
+    c = doc["spec"]["template"]["spec"]["containers"][0]
+    volume = tempfile.mkdtemp(dir=shared)
+    os.chmod(volume, 0o777)  # an emptyDir
+    if "--runs-pvc" in args:
+        os.chown(volume, 4720, 4720)  # a claim of another user's
+        os.chmod(volume, 0o755)
+    env = kubelet_env(c, volume)
+    command = runtime_exec(c["securityContext"],
+                           [os.path.join(shared, "aero-init"), *c["command"][1:], *c["args"]])
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && '
+                        'shift 2 && exec "$@"', "sh", *userdb, *command],
+                       env=env, capture_output=True, text=True, timeout=60, cwd=shared)
+    assert r.returncode == 0, r.stderr
+    got = status_fields(r.stdout)
+    assert (got["CapEff"], got["CapPrm"], got["CapBnd"]) == (caps, caps, caps)
+    assert got["NoNewPrivs"] == 1
+    assert "\nUid:\t%d\t%d\t%d\t%d\n" % (uid, uid, uid, uid) in r.stdout
+    p = json.load(open(os.path.join(volume, "sc", "manifest.json")))["run"]["privileges"]
+    assert p["uid"] == uid and p["no_new_privs"] is True
+
+
+def test_security_context_exceeds_nothing_aero_init_needs(launch, shared, userdb):
+    """The test above can fail: without CAP_SETUID aero-init cannot switch to
+    --user, and says what to do."""
+    doc = yaml.safe_load(job_text(launch, "--image", IMAGE, "--user", "aerotest", "--", "true"))
+    c = doc["spec"]["template"]["spec"]["containers"][0]
+    c["securityContext"]["capabilities"]["add"].remove("SETUID")
+    command = runtime_exec(c["securityContext"],
+                           [os.path.join(shared, "aero-init"), *c["command"][1:], *c["args"]])
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && '
+                        'shift 2 && exec "$@"', "sh", *userdb, *command],
+                       env=kubelet_env(c, tempfile.mkdtemp(dir=shared)), capture_output=True, text=True, timeout=60,
+                       cwd=shared)
+    assert r.returncode == 125 and "without CAP_SETUID and CAP_SETGID" in r.stderr, r.stderr
 
 
 def test_runs_on_a_claim_and_cpu_only_requests(launch, checker, tmp_path):
