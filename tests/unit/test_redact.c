@@ -45,11 +45,23 @@ static void test_redacts_at_depth(void **state)
 	cJSON_Delete(config);
 }
 
+static void test_arg_shown(void **state)
+{
+	(void)state;
+	assert_int_equal(aero_arg_shown("--api-key=s3cret"), 9);
+	assert_int_equal(aero_arg_shown("--verbose"), 9);
+	assert_int_equal(aero_arg_shown("-p=x"), 2);
+	assert_int_equal(aero_arg_shown("--="), 2);
+	assert_int_equal(aero_arg_shown("plain=value"), 11); /* not an option: whole */
+	assert_int_equal(aero_arg_shown(""), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_secret_keys),
 	        cmocka_unit_test(test_redacts_at_depth),
+	        cmocka_unit_test(test_arg_shown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
