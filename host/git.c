@@ -2,6 +2,7 @@
 #include "git.h"
 
 #include "error.h"
+#include "redact.h"
 #include "status.h"
 
 #include <errno.h>
@@ -115,13 +116,15 @@ static char *dup_or_null(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* The URL of the named remote, malloc'd; NULL when there is none. */
+/* The URL of the named remote without credentials (it goes into image labels,
+ * manifests and trackers), malloc'd; NULL when there is none. */
 static char *remote_url(git_repository *repo, const char *name)
 {
 	git_remote *remote = NULL;
 	if (name == NULL || git_remote_lookup(&remote, repo, name) != 0)
 		return NULL;
-	char *url = dup_or_null(git_remote_url(remote));
+	const char *raw = git_remote_url(remote);
+	char *url = raw != NULL ? aero_url_without_credentials(raw) : NULL;
 	git_remote_free(remote);
 	return url;
 }

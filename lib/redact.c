@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WORD_MAX 32
 
@@ -91,4 +92,32 @@ int aero_arg_shown(const char *arg)
 {
 	const size_t length = arg[0] == '-' ? strcspn(arg, "=") : strlen(arg);
 	return length < (size_t)INT_MAX ? (int)length : INT_MAX;
+}
+
+char *aero_url_without_credentials(const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	/* A scheme is letters, digits, '+', '-' and '.' (RFC 3986 3.1). */
+	if (scheme_end == NULL || scheme_end == url ||
+	    strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") !=
+	            (size_t)(scheme_end - url))
+		return strdup(url);
+	const char *authority = scheme_end + 3;
+	const size_t authority_len = strcspn(authority, "/?#");
+	const char *at = memrchr(authority, '@', authority_len);
+	if (at == NULL)
+		return strdup(url);
+	const size_t scheme_len = (size_t)(scheme_end - url);
+	const bool ssh = (scheme_len == 3 && strncasecmp(url, "ssh", 3) == 0) ||
+	                 (scheme_len == 7 && strncasecmp(url, "git+ssh", 7) == 0);
+	if (ssh && memchr(authority, ':', (size_t)(at - authority)) == NULL)
+		return strdup(url); /* ssh://git@host/...: a user name, no secret */
+	const size_t head = (size_t)(authority - url);
+	const size_t tail = strlen(at + 1);
+	char *clean = malloc(head + tail + 1);
+	if (clean == NULL)
+		return NULL;
+	memcpy(clean, url, head);
+	memcpy(clean + head, at + 1, tail + 1);
+	return clean;
 }

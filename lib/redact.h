@@ -23,4 +23,10 @@ int aero_json_redact_secrets(cJSON *item);
  * an option up to its '=', whose value may be a secret (--api-key=...). */
 int aero_arg_shown(const char *arg);
 
+/* A copy of url without the credentials it may carry: the userinfo of a
+ * scheme://user:password@host URL (all of it, since a token may stand as the
+ * user name), except ssh's user name without a password. Other strings are
+ * copied as they are. malloc'd; NULL when out of memory. */
+char *aero_url_without_credentials(const char *url);
+
 #endif

@@ -29,6 +29,23 @@ def test_clean_pushed_checkout_gives_its_facts(aero_launch, tmp_path):
     assert facts["pushed"] is True
 
 
+def test_credentials_in_the_remote_url_are_left_out(aero_launch, tmp_path):
+    """A CI checkout's remote often carries a token (https://oauth2:TOKEN@...);
+    the URL goes into image labels, manifests and trackers without it."""
+    env = git_env(tmp_path)
+    repo = make_project(tmp_path, env)
+    for url, want in [("https://oauth2:canary-remote-77@git.example/g/p.git",
+                       "https://git.example/g/p.git"),
+                      ("https://canary-remote-77@git.example/g/p.git",
+                       "https://git.example/g/p.git"),
+                      ("ssh://git@git.example/g/p.git", "ssh://git@git.example/g/p.git")]:
+        git(repo, "remote", "set-url", "origin", url, env=env)
+        r = check(aero_launch, repo, env)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["remote_url"] == want
+        assert "canary-remote-77" not in r.stdout + r.stderr
+
+
 def test_modified_staged_untracked_are_each_refused(aero_launch, tmp_path):
     env = git_env(tmp_path)
     repo = make_project(tmp_path, env, {"a.py": "a\n", "b.py": "b\n", "c.py": "c\n"})

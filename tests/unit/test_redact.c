@@ -56,12 +56,38 @@ static void test_arg_shown(void **state)
 	assert_int_equal(aero_arg_shown(""), 0);
 }
 
+static void expect_clean(const char *url, const char *want)
+{
+	char *got = aero_url_without_credentials(url);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_url_without_credentials(void **state)
+{
+	(void)state;
+	expect_clean("https://oauth2:tok3n@gitlab.example/g/p.git",
+	             "https://gitlab.example/g/p.git");
+	expect_clean("https://ghp_tok3n@github.example/o/r", "https://github.example/o/r");
+	expect_clean("http://u:p%40ss@host:8080/x?y=1", "http://host:8080/x?y=1");
+	expect_clean("https://host/path@with/at", "https://host/path@with/at");
+	expect_clean("ssh://git@host/o/r.git", "ssh://git@host/o/r.git");
+	expect_clean("ssh://git:pw@host/o/r.git", "ssh://host/o/r.git");
+	expect_clean("git@host:o/r.git", "git@host:o/r.git");
+	expect_clean("/srv/git/r.git", "/srv/git/r.git");
+	expect_clean("file:///srv/a@b/r.git", "file:///srv/a@b/r.git");
+	expect_clean("://user:pw@host", "://user:pw@host");
+	expect_clean("", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_secret_keys),
 	        cmocka_unit_test(test_redacts_at_depth),
 	        cmocka_unit_test(test_arg_shown),
+	        cmocka_unit_test(test_url_without_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
