@@ -1,9 +1,11 @@
 /* env: the variables that change results (an allow-list, plus those the user
  * names), never the whole environment. A variable whose name looks like a
- * secret is recorded as redacted, with a salted SHA-256 of its value. */
+ * secret, or whose value is a URL with credentials, is recorded as redacted,
+ * with a salted SHA-256 of its value. */
 #include "error.h"
 #include "files.h"
 #include "probes.h"
+#include "redact.h"
 #include "sha256.h"
 
 #include <fnmatch.h>
@@ -79,9 +81,18 @@ int aero_probe_env(const struct aero_capture_ctx *ctx, cJSON *part)
 		if (name == NULL)
 			return aero_error_set("out of memory");
 		int rc = 0;
-		if (is_recorded(name, ctx) && cJSON_GetObjectItemCaseSensitive(part, name) == NULL)
-			rc = aero_env_is_secret(name) ? add_redacted(part, name, eq + 1, ctx->salt)
-			                              : aero_json_add_string(part, name, eq + 1);
+		if (is_recorded(name, ctx) &&
+		    cJSON_GetObjectItemCaseSensitive(part, name) == NULL) {
+			int secret = aero_env_is_secret(name);
+			if (!secret) { /* HF_ENDPOINT=https://user:password@host */
+				char *clean = aero_url_without_credentials(eq + 1);
+				secret = clean == NULL ? -1 : strcmp(clean, eq + 1) != 0;
+				free(clean);
+			}
+			rc = secret < 0   ? aero_error_set("out of memory")
+			     : secret > 0 ? add_redacted(part, name, eq + 1, ctx->salt)
+			                  : aero_json_add_string(part, name, eq + 1);
+		}
 		free(name);
 		if (rc < 0)
 			return -1;

@@ -12,6 +12,7 @@
 #include "files.h"
 #include "http.h"
 #include "log.h"
+#include "redact.h"
 #include "sink.h"
 #include "sinkutil.h"
 
@@ -33,6 +34,7 @@ struct mlflow {
 	struct aero_http *http;
 	char *api;      /* {tracking}/api/2.0/mlflow/ */
 	char *tracking; /* the tracking URI without a trailing slash */
+	char *shown;    /* tracking without credentials, for messages */
 	bool warned_keys;
 };
 
@@ -44,6 +46,7 @@ static void mlflow_close(void *sink)
 	aero_http_close(m->http);
 	free(m->api);
 	free(m->tracking);
+	free(m->shown);
 	free(m);
 }
 
@@ -52,10 +55,12 @@ static void *mlflow_open(struct aero_sink_ctx *ctx)
 	(void)ctx;
 	const char *uri = aero_sink_env("MLFLOW_TRACKING_URI");
 	if (uri == NULL || (strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0)) {
+		char *shown = uri != NULL ? aero_url_without_credentials(uri) : NULL;
 		aero_error_set(
 		        "MLFLOW_TRACKING_URI must be the http(s) URL of an MLflow tracking server "
 		        "(it is %s)",
-		        uri != NULL ? uri : "unset");
+		        shown != NULL ? shown : "unset");
+		free(shown);
 		return NULL;
 	}
 	struct mlflow *m = calloc(1, sizeof(*m));
@@ -68,9 +73,10 @@ static void *mlflow_open(struct aero_sink_ctx *ctx)
 	const char *token = aero_sink_env("MLFLOW_TRACKING_TOKEN");
 	m->tracking = strndup(uri, strlen(uri) - (uri[strlen(uri) - 1] == '/'));
 	m->api = m->tracking != NULL ? malloc(strlen(m->tracking) + 32) : NULL;
+	m->shown = m->tracking != NULL ? aero_url_without_credentials(m->tracking) : NULL;
 	/* Basic wins when both are set, as in MLflow's client. */
 	m->http = aero_http_open(user != NULL && password != NULL ? user : NULL, password, token);
-	if (m->api == NULL || m->http == NULL) {
+	if (m->api == NULL || m->shown == NULL || m->http == NULL) {
 		mlflow_close(m);
 		aero_error_set("out of memory");
 		return NULL;
@@ -326,7 +332,7 @@ static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *
 		aero_sink_set_remote(ctx, "run_id", id->valuestring);
 		if (cJSON_IsString(uri))
 			aero_sink_set_remote(ctx, "artifact_uri", uri->valuestring);
-		aero_log_notice("mlflow: run %s/#/experiments/%s/runs/%s", m->tracking,
+		aero_log_notice("mlflow: run %s/#/experiments/%s/runs/%s", m->shown,
 		                aero_sink_remote(ctx, "experiment_id"), id->valuestring);
 	}
 	cJSON_Delete(answer);

@@ -12,6 +12,7 @@
 #include "files.h"
 #include "http.h"
 #include "log.h"
+#include "redact.h"
 #include "runsdir.h"
 #include "sink.h"
 #include "sinkutil.h"
@@ -186,7 +187,9 @@ static void *wandb_open(struct aero_sink_ctx *ctx)
 		return NULL;
 	}
 	w->base = strndup(base, strlen(base) - (base[strlen(base) - 1] == '/'));
-	w->app = w->base != NULL ? app_url(w->base) : NULL;
+	char *shown = w->base != NULL ? aero_url_without_credentials(w->base) : NULL;
+	w->app = shown != NULL ? app_url(shown) : NULL; /* printed: no credentials */
+	free(shown);
 	char *host = w->base != NULL ? url_host(w->base) : NULL;
 	const char *env_key = aero_sink_env("WANDB_API_KEY");
 	char *key = env_key != NULL ? strdup(env_key) : (host != NULL ? netrc_key(host) : NULL);

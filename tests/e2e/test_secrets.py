@@ -131,6 +131,34 @@ def test_no_secret_reaches_the_run_or_the_trackers(aero_init, tmp_path, canary_d
                              "a request to the %s double" % type(double).__name__)
 
 
+def test_no_secret_from_a_url_with_credentials(aero_init, tmp_path, canary_doubles):
+    """Credentials in a URL (MLFLOW_TRACKING_URI=http://user:password@host, a
+    recorded variable such as HF_ENDPOINT): used, never written or printed."""
+    _, mlflow_double = canary_doubles
+    url = mlflow_double.url.replace("://", "://%s:%s@" % (MLFLOW_USERNAME, MLFLOW_CANARY), 1)
+    run_dir = tmp_path / "run"
+    script = tmp_path / "train.py"
+    script.write_text(EXPERIMENT)
+    env = clean_env({"PYTHONPATH": CLIENT_PATH, "AERO_TRACKER": "mlflow",
+                     "AERO_TRACKER_INTERVAL": "200ms", "MLFLOW_TRACKING_URI": url,
+                     "HF_ENDPOINT": "https://hf:%s@hub.example" % MLFLOW_CANARY})
+    r = subprocess.run([aero_init, "-vv", "--run-dir", str(run_dir), "--", sys.executable,
+                        str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "mlflow: run http://127.0.0.1:" in r.stderr, r.stderr  # the run's URL, clean
+    assert_no_canary(r.stdout + r.stderr, "aero-init's output")
+    assert_no_canary_under(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["env"]["HF_ENDPOINT"]["redacted"] is True
+    requests = mlflow_double.requests()
+    assert any(req["path"].endswith("/runs/create") for req in requests), requests
+    for req in requests:  # the URL's credentials went as Basic, and only there
+        headers = dict(req["headers"])
+        assert headers.pop("authorization") == mlflow_double.auth_header
+        assert_no_canary(json.dumps([req["path"], req["query"], headers, req["body"]]),
+                         "a request to the MLflow double")
+
+
 def test_no_secret_in_kubernetes_manifests(aero_launch, tmp_path):
     env = clean_env({**CANARIES, "WANDB_API_KEY": "canary-wandb-key-0000000000000000000000",
                      "MLFLOW_TRACKING_PASSWORD": "canary-mlflow-pw"})
