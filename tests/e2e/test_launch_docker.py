@@ -198,6 +198,57 @@ def test_credentials_pass_by_name_and_stay_off_disk(aero_launch, project):
         assert b"s3cr3t-value" not in open(path, "rb").read(), path
 
 
+def test_no_secret_in_the_image_or_the_container(aero_launch, project):
+    """Canary credentials in the host's environment and a token in the remote
+    URL: the image (labels, config, history) holds none of them; the kept
+    container holds the forwarded credentials in its Env only, as the engine
+    must to start it, and nothing else."""
+    repo, env = project
+    canaries = {"WANDB_API_KEY": "canary-wandb-d0c4e7", "AWS_SECRET_ACCESS_KEY": "canary-aws-41f2",
+                "MLFLOW_TRACKING_PASSWORD": "canary-mlflow-8b9a", "HF_TOKEN": "canary-hf-77e1"}
+    git(repo, "remote", "set-url", "origin",
+        "https://oauth2:canary-remote-5a6b@git.example/g/project.git", env=env)
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD", env=env)
+    env = {**env, **canaries}
+    before = set(subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True,
+                                text=True).stdout.split())
+    r = launch(aero_launch, repo, env, "./exp.sh", "a", "b", "0", "--api-key=canary-argv-3c3c",
+               opts=("--keep",))
+    assert r.returncode == 0, r.stderr
+    [container] = set(subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True,
+                                     text=True).stdout.split()) - before
+    try:
+        every = list(canaries.values()) + ["canary-remote-5a6b"]
+        head = git(repo, "rev-parse", "HEAD", env=env).stdout.strip()
+        tag = "project:" + head[:12]
+        image = subprocess.run(["docker", "image", "inspect", tag], env=env, check=True,
+                               capture_output=True, text=True).stdout
+        history = subprocess.run(["docker", "history", "--no-trunc", tag], env=env, check=True,
+                                 capture_output=True, text=True).stdout
+        labels = json.loads(image)[0]["Config"]["Labels"]
+        assert labels["org.opencontainers.image.source"] == "https://git.example/g/project.git"
+        for value in every:
+            assert value not in image and value not in history, value
+        inspect = json.loads(subprocess.run(["docker", "inspect", container], env=env,
+                                            check=True, capture_output=True,
+                                            text=True).stdout)[0]
+        forwarded = ("WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "MLFLOW_TRACKING_PASSWORD")
+        config_env = inspect["Config"].pop("Env")
+        for value in every:
+            assert value not in json.dumps(inspect), value
+        for name, value in canaries.items():
+            holders = [e for e in config_env if value in e]
+            assert holders == ([name + "=" + value] if name in forwarded else []), holders
+        assert "canary-argv-3c3c" not in json.dumps(inspect["Config"]["Labels"])
+        assert "canary-remote-5a6b" not in json.dumps(config_env)
+        for path in glob.glob(os.path.join(env["AERO_RUNS_DIR"], "*", "*")):
+            data = open(path, "rb").read()
+            for value in every + ["canary-argv-3c3c"]:
+                assert value.encode() not in data, (value, path)
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], env=env, capture_output=True)
+
+
 def test_engine_unreachable(aero_launch, project, tmp_path):
     repo, env = project
     env = {**env, "DOCKER_HOST": "unix://%s/none.sock" % tmp_path}
