@@ -324,10 +324,15 @@ static const char *start_artifact_worker(struct aero_channel *ch, struct client 
 /* One message (len bytes, no newline): validate, write to the spool, answer. */
 static void handle_message(struct aero_channel *ch, struct client *c, const char *line, size_t len)
 {
-	struct aero_json_member m[MEMBERS] = {
-	        [TYPE] = {.name = "type"}, [DATA] = {.name = "data"}, [STEP] = {.name = "step"},
-	        [TAGS] = {.name = "tags"}, [TEXT] = {.name = "text"},
-	};
+	/* Only the names: the scan sets the rest. An initializer would clear
+	 * all of m first (a `rep stos`, slow to start: about 4% of aero-init's
+	 * time per log message). */
+	struct aero_json_member m[MEMBERS];
+	m[TYPE].name = "type";
+	m[DATA].name = "data";
+	m[STEP].name = "step";
+	m[TAGS].name = "tags";
+	m[TEXT].name = "text";
 	const char *problem = NULL;
 	int rc = 0;
 	if (aero_json_scan_object(line, len, m, MEMBERS) < 0)

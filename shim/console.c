@@ -28,13 +28,14 @@
 #include <unistd.h>
 
 /* The most one read(2) takes from a stream, and the most a backlog holds. */
-#define CHUNK ((size_t)64 * 1024)
+#define CHUNK ((size_t)256 * 1024)
 
 /* The most one tee(2) passes through, read back in CHUNKs. */
 #define TEE_MAX ((size_t)1024 * 1024)
 
 /* The experiment's pipes get this much room (the most an unprivileged process
- * may ask for by default), so that it seldom waits for aero-init. */
+ * may ask for by default), so that it seldom waits for aero-init; so does the
+ * pipe aero-init's own stream is (grow_pipe). */
 #define PIPE_SIZE ((size_t)1024 * 1024)
 
 enum pass_mode {
@@ -77,6 +78,18 @@ static int above_stdio(int fd)
 	return moved;
 }
 
+/* Gives the pipe that aero-init's stream is (docker's, kubectl's, a shell
+ * pipeline's) PIPE_SIZE bytes of room, unless it has more: tee(2) then moves
+ * up to that much at a time, where the usual 64 KiB made aero-init and the
+ * reader wake each other for every 64 KiB. Never shrunk; a pipe that cannot
+ * grow (the limit of the user's pipe pages) only costs speed. */
+static void grow_pipe(int fd)
+{
+	const int size = fcntl(fd, F_GETPIPE_SZ);
+	if (size >= 0 && (size_t)size < PIPE_SIZE)
+		(void)fcntl(fd, F_SETPIPE_SZ, (int)PIPE_SIZE);
+}
+
 /* A pipe for the stream, and how to pass its bytes on to dst. */
 static int capture(struct stream *s)
 {
@@ -97,6 +110,8 @@ static int capture(struct stream *s)
 	struct stat st;
 	const bool known = fstat(s->dst, &st) == 0;
 	s->pass = known && S_ISFIFO(st.st_mode) ? PASS_TEE : PASS_COPY;
+	if (s->pass == PASS_TEE)
+		grow_pipe(s->dst);
 	s->socket = known && S_ISSOCK(st.st_mode);
 	return 0;
 }

@@ -18,7 +18,12 @@ struct aero_spool {
 	char *dir;
 	int metrics_fd;      /* metrics.jsonl, append-only */
 	long long last_step; /* the last row's step; -1 before the first */
-	char *pending;       /* rows queued since the last flush */
+	/* A step in decimal, right-aligned, kept so that the next one is counted
+	 * up in place rather than divided out digit by digit for each row. */
+	char digits[24];
+	size_t digits_len; /* 0 before the first */
+	long long digits_step;
+	char *pending; /* rows queued since the last flush */
 	size_t pending_len, pending_cap;
 	/* `,"_timestamp":T,"_runtime":R` of those rows: read from the clock once
 	 * for them all (they arrived together), empty after a flush. */
@@ -136,6 +141,26 @@ static char *format_step(char *buf_end, unsigned long long n)
 	return p;
 }
 
+/* Sets spool->digits to step (from 0). */
+static void set_digits(struct aero_spool *spool, long long step)
+{
+	char *const end = spool->digits + sizeof(spool->digits);
+	if (spool->digits_len > 0 && step == spool->digits_step)
+		return;
+	if (spool->digits_len > 0 && step == spool->digits_step + 1) {
+		char *p = end;
+		while (p > end - spool->digits_len && p[-1] == '9')
+			*--p = '0';
+		if (p > end - spool->digits_len)
+			p[-1]++;
+		else
+			*(end - ++spool->digits_len) = '1'; /* 99 + 1: one digit more */
+	} else {
+		spool->digits_len = (size_t)(end - format_step(end, (unsigned long long)step));
+	}
+	spool->digits_step = step;
+}
+
 int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long long step)
 {
 	/* Without a step a row gets the next one; with one, steps never go back
@@ -159,9 +184,9 @@ int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long 
 	if (spool->times_len == 0)
 		return aero_error_set("cannot format the time");
 
-	char digits[24];
-	const char *step_text = format_step(digits + sizeof(digits), (unsigned long long)row_step);
-	const size_t step_len = (size_t)(digits + sizeof(digits) - step_text);
+	set_digits(spool, row_step);
+	const size_t step_len = spool->digits_len;
+	const char *step_text = spool->digits + sizeof(spool->digits) - step_len;
 	const size_t inner_len = (size_t)(inner_end - inner);
 	static const char head[] = "{\"_step\":";
 	if (reserve(spool, sizeof(head) - 1 + step_len + spool->times_len + 1 + inner_len + 2) < 0)

@@ -285,6 +285,44 @@ while view:
         assert json.loads(f.readline())["while_blocked"] == 1
 
 
+def test_the_pipe_to_the_reader_gets_room(aero_init, tmp_path):
+    """aero-init gives the pipe its stdout is (docker's, a shell pipeline's) 1
+    MiB of room, as it gives the experiment's, so that tee(2) passes up to that
+    much per wake-up of aero-init and the reader rather than 64 KiB; a pipe
+    that has more already keeps it."""
+    import fcntl
+    with open("/proc/sys/fs/pipe-max-size") as f:
+        allowed = int(f.read())
+    want = 1 << 20 if os.geteuid() == 0 else min(1 << 20, allowed)
+    for before in (None, 2 << 20):
+        read_end, write_end = os.pipe()
+        if before is not None:
+            try:
+                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, before)
+            except OSError:  # not allowed more than the limit: nothing to keep
+                os.close(read_end)
+                os.close(write_end)
+                continue
+        proc = start(aero_init, tmp_path / ("run-%s" % before),
+                     python("import sys; print('ready', flush=True); sys.stdin.read()"),
+                     stdout=write_end, stdin=subprocess.PIPE)
+        os.close(write_end)
+        try:
+            got = b""
+            while not got.endswith(b"\n"):
+                got += os.read(read_end, 64)
+            assert got == b"ready\n"
+            size = fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        finally:
+            proc.kill()
+            proc.wait()
+            os.close(read_end)
+        assert proc.returncode == 0
+        assert size == (want if before is None else before)
+
+
 @pytest.mark.parametrize("kind", ["file", "socket"])
 def test_stdout_that_is_not_a_pipe(aero_init, tmp_path, kind):
     lines = b"".join(b"line %d\n" % i for i in range(50000)) + b"end"
