@@ -14,6 +14,13 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPERIMENT = [sys.executable, os.path.join(HERE, "helpers", "experiment.py")]
 SANITIZED = os.environ.get("AERO_TEST_SANITIZED") == "1"
+# aero-init runs under valgrind's memcheck (make valgrind).
+VALGRIND = os.environ.get("AERO_TEST_VALGRIND") == "1"
+
+
+def not_under_valgrind(reason):
+    """Marks a test that cannot hold under valgrind (make valgrind), and why."""
+    return pytest.mark.skipif(VALGRIND, reason="under valgrind " + reason)
 
 
 def binary(name):

@@ -394,6 +394,20 @@ def test_mlflow_faults_lose_and_double_nothing(aero_init, tmp_path, mlflow_doubl
     assert len(mlflow_double.state()["runs"]) == 1  # runs/create retried, not doubled
 
 
+def test_mlflow_server_killed_and_restarted(aero_init, tmp_path, mlflow_double, mlflow_env):
+    """The tracker killed mid-run (SIGKILL: connections reset, nothing said)
+    and started again on its stored state: every row arrives once."""
+    proc = start(aero_init, tmp_path, "mlflow", dict(mlflow_env, ROWS="60", PAUSE="0.05"))
+    wait_until(lambda: len(spool(tmp_path, "metrics.jsonl")) >= 10, what="rows")
+    mlflow_double.kill()
+    time.sleep(1.0)
+    mlflow_double.restart()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert_mlflow_has_everything(mlflow_double, tmp_path, "FINISHED")
+    assert len(mlflow_double.state()["runs"]) == 1
+
+
 @pytest.mark.parametrize("sig,status", [("SIGKILL", "FAILED"), ("SIGTERM", "KILLED")])
 def test_mlflow_killed_experiment(aero_init, tmp_path, mlflow_double, mlflow_env, sig, status):
     code = """
