@@ -173,9 +173,7 @@ sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch roo
 # the heap of a static one, started by a script that execs valgrind. Every
 # error or lost block fails the process that has it (exit status 99) and is
 # logged under $(BUILD)/valgrind/logs, which must stay empty.
-VALGRIND_TESTS ?= tests/e2e/test_init_basics.py tests/e2e/test_init_signals.py \
-	tests/e2e/test_channel.py tests/e2e/test_console.py tests/e2e/test_trackers.py \
-	tests/e2e/test_artifact_channel.py tests/e2e/test_system.py tests/e2e/test_faults.py
+VALGRIND_TESTS ?= -m valgrind tests/e2e
 VALGRIND_LOGS = $(abspath $(BUILD)/valgrind/logs)
 
 $(BUILD)/valgrind/aero-init: tests/e2e/helpers/valgrind-aero-init.in $(BUILD)/dyn/aero-init

@@ -48,6 +48,8 @@ struct aero_artifact_workers *aero_artifact_workers_new(const char *run_dir)
 	}
 	if (w == NULL)
 		return NULL;
+	/* (Under valgrind the descriptor is one valgrind makes, without
+	 * O_CLOEXEC, which valgrind's own exec of the worker needs.) */
 	w->self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	if (w->self_fd >= 0)
 		(void)snprintf(w->self_path, sizeof(w->self_path), "/proc/self/fd/%d", w->self_fd);

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import clean_env, wait_until
+from conftest import VALGRIND, clean_env, memcheck, wait_until
 from doubles.fixtures import wandb_double  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -75,7 +75,7 @@ time.sleep(2)
 spun = cpu_of(os.getppid()) - before
 # Refused connections were answered, then closed; the others wait.
 refused = [s for s in extra if select.select([s], [], [], 0)[0]]
-answer = refused[0].recv(4096).decode() if refused else ""
+answers = sorted({s.recv(4096).decode() for s in refused})
 print("on the console while out of descriptors", flush=True)
 log(2)
 pid = os.fork()
@@ -92,11 +92,12 @@ time.sleep(0.5)
 aeromancy.log({"i": 3})  # a new connection, now that there is room
 acked.append(3)
 json.dump({"spun": spun, "stuck": stuck, "refused": len(refused), "kept": len(extra) - len(refused),
-           "answer": answer, "child": child, "acked": acked}, sys.stderr)
+           "answers": answers, "child": child, "acked": acked}, sys.stderr)
 sys.exit(7)
 """
 
 
+@memcheck
 def test_out_of_file_descriptors(aero_init, tmp_path):
     run_dir = tmp_path / "run"
     # A soft limit of 64 for aero-init; the hard limit lets the experiment
@@ -111,8 +112,11 @@ def test_out_of_file_descriptors(aero_init, tmp_path):
     # stays full.
     assert not report["stuck"] and report["spun"] < 0.5, report
     assert report["refused"] > 0 and report["kept"] > 0, report
-    assert "out of file descriptors" in report["answer"]
-    assert report["child"] == 0, report  # the client said why
+    assert any("out of file descriptors" in a for a in report["answers"]), report
+    # The client said why. (Under valgrind a connection that the kernel gives
+    # a descriptor above the limit valgrind keeps for aero-init is closed by
+    # valgrind, unanswered: the client can only say that it was closed.)
+    assert report["child"] == 0 or (VALGRIND and report["child"] == 4 << 8), report
     # Said once, however many connections were refused, then counted.
     assert r.stderr.count("warning: out of file descriptors (RLIMIT_NOFILE is ") == 1, r.stderr
     assert "ulimit -n" in r.stderr
