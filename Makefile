@@ -184,12 +184,14 @@ $(BUILD)/valgrind/aero-init: tests/e2e/helpers/valgrind-aero-init.in $(BUILD)/dy
 
 valgrind: $(BUILD)/valgrind/aero-init $(BUILD)/aero-launch
 	rm -rf $(VALGRIND_LOGS) && mkdir -p $(VALGRIND_LOGS)
-	AERO_INIT=$(abspath $(BUILD)/valgrind/aero-init) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) \
-		AERO_TEST_VALGRIND=1 $(PYTEST) -q $(VALGRIND_TESTS)
-	@found=$$(find $(VALGRIND_LOGS) -type f -size +0); [ -z "$$found" ] || \
-		{ for f in $$found; do echo "== $$f"; cat $$f; done; \
-		echo "valgrind: errors above (logs in $(VALGRIND_LOGS))"; exit 1; }
-	@echo "valgrind: no errors in $$(find $(VALGRIND_LOGS) -name 'vg.*.*' | wc -l) processes"
+	@status=0; AERO_INIT=$(abspath $(BUILD)/valgrind/aero-init) \
+		AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) AERO_TEST_VALGRIND=1 \
+		$(PYTEST) -q $(VALGRIND_TESTS) || status=$$?; \
+	found=$$(find $(VALGRIND_LOGS) -type f -size +0); \
+	for f in $$found; do echo "== $$f"; cat "$$f"; done; \
+	[ -z "$$found" ] || { echo "valgrind: errors above (logs in $(VALGRIND_LOGS))"; exit 1; }; \
+	[ $$status -eq 0 ] || exit $$status; \
+	echo "valgrind: no errors in $$(find $(VALGRIND_LOGS) -name 'vg.*.*' | wc -l) processes"
 
 lint:
 	@# One file per run: clang-tidy 14's va_list check carries state from one
