@@ -56,8 +56,8 @@ ASAN_LDFLAGS := $(SANITIZE) $(LDFLAGS)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
-.PHONY: all static deps rootfs slim base-image test test-unit test-e2e sanitize lint format \
-	format-check bench install clean
+.PHONY: all static deps rootfs slim base-image test test-unit test-e2e sanitize valgrind lint \
+	format format-check bench install clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/dyn/aero-init $(BUILD)/aero-launch
@@ -152,7 +152,8 @@ test-unit: $(call UNIT_BIN,dyn)
 
 test-e2e: static all rootfs slim tests/k8s/node_modules/.package-lock.json
 	AERO_INIT=$(AERO_INIT) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) AERO_TEST_ROOTFS=$(ROOTFS) \
-		AERO_INIT_STATIC=$(abspath $(BUILD)/static/aero-init) $(PYTEST) -q tests/e2e
+		AERO_INIT_STATIC=$(abspath $(BUILD)/static/aero-init) \
+		AERO_INIT_DYNAMIC=$(abspath $(BUILD)/dyn/aero-init) $(PYTEST) -q tests/e2e
 
 # The Kubernetes schema checker's packages, from the committed lockfile.
 tests/k8s/node_modules/.package-lock.json: tests/k8s/package-lock.json
@@ -166,6 +167,31 @@ sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch roo
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \
 	AERO_INIT=$(abspath $(BUILD)/asan/aero-init) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) \
 	AERO_TEST_SANITIZED=1 AERO_TEST_ROOTFS=$(ROOTFS) $(PYTEST) -q tests/e2e
+
+# aero-init under valgrind's memcheck, for the end-to-end tests of what it does
+# in a run (doc/testing.md): the dynamic build, since valgrind cannot follow
+# the heap of a static one, started by a script that execs valgrind. Every
+# error or lost block fails the process that has it (exit status 99) and is
+# logged under $(BUILD)/valgrind/logs, which must stay empty.
+VALGRIND_TESTS ?= -m valgrind tests/e2e
+VALGRIND_LOGS = $(abspath $(BUILD)/valgrind/logs)
+
+$(BUILD)/valgrind/aero-init: tests/e2e/helpers/valgrind-aero-init.in $(BUILD)/dyn/aero-init
+	@mkdir -p $(@D)
+	sed -e 's|@AERO_INIT@|$(abspath $(BUILD)/dyn/aero-init)|' -e 's|@LOGS@|$(VALGRIND_LOGS)|' \
+		-e 's|@EXIT@|99|' $< >$@.tmp
+	chmod +x $@.tmp && mv $@.tmp $@
+
+valgrind: $(BUILD)/valgrind/aero-init $(BUILD)/aero-launch
+	rm -rf $(VALGRIND_LOGS) && mkdir -p $(VALGRIND_LOGS)
+	@status=0; AERO_INIT=$(abspath $(BUILD)/valgrind/aero-init) \
+		AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) AERO_TEST_VALGRIND=1 \
+		$(PYTEST) -q $(VALGRIND_TESTS) || status=$$?; \
+	found=$$(find $(VALGRIND_LOGS) -type f -size +0); \
+	for f in $$found; do echo "== $$f"; cat "$$f"; done; \
+	[ -z "$$found" ] || { echo "valgrind: errors above (logs in $(VALGRIND_LOGS))"; exit 1; }; \
+	[ $$status -eq 0 ] || exit $$status; \
+	echo "valgrind: no errors in $$(find $(VALGRIND_LOGS) -name 'vg.*.*' | wc -l) processes"
 
 lint:
 	@# One file per run: clang-tidy 14's va_list check carries state from one

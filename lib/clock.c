@@ -10,6 +10,13 @@ int64_t aero_clock_monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double aero_clock_monotonic_seconds(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 double aero_clock_now_seconds(void)
 {
 	struct timespec ts;

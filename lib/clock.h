@@ -11,6 +11,10 @@
 /* Milliseconds of CLOCK_MONOTONIC: for deadlines and intervals. */
 int64_t aero_clock_monotonic_ms(void);
 
+/* Seconds of CLOCK_MONOTONIC, with the fraction: for durations that must
+ * not follow the wall clock when it is set. */
+double aero_clock_monotonic_seconds(void);
+
 /* Seconds since the epoch (CLOCK_REALTIME), with the fraction. */
 double aero_clock_now_seconds(void);
 

@@ -1,6 +1,11 @@
 /* Workers for artifact requests: posix_spawn of aero-init itself, so that the
  * worker starts from a clean process image (aero-init has threads) with
- * default signals and nothing blocked. */
+ * default signals and nothing blocked.
+ *
+ * Itself is /proc/self/exe, opened once and spawned as /proc/self/fd/N: the
+ * same file as /proc/self/exe names, but reached through an open file, which
+ * is also what lets valgrind follow the worker (under valgrind, /proc/self/exe
+ * is valgrind's own program and opening it gives aero-init's). */
 #include "artifact_serve.h"
 
 #include "error.h"
@@ -28,6 +33,8 @@ struct worker {
 
 struct aero_artifact_workers {
 	char *run_dir;
+	int self_fd;                                   /* /proc/self/exe, or -1 */
+	char self_path[sizeof("/proc/self/fd/") + 11]; /* the program the workers run */
 	struct worker *workers;
 	size_t count, cap;
 };
@@ -37,8 +44,17 @@ struct aero_artifact_workers *aero_artifact_workers_new(const char *run_dir)
 	struct aero_artifact_workers *w = calloc(1, sizeof(*w));
 	if (w != NULL && run_dir != NULL && (w->run_dir = strdup(run_dir)) == NULL) {
 		free(w);
-		w = NULL;
+		return NULL;
 	}
+	if (w == NULL)
+		return NULL;
+	/* (Under valgrind the descriptor is one valgrind makes, without
+	 * O_CLOEXEC, which valgrind's own exec of the worker needs.) */
+	w->self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	if (w->self_fd >= 0)
+		(void)snprintf(w->self_path, sizeof(w->self_path), "/proc/self/fd/%d", w->self_fd);
+	else
+		(void)snprintf(w->self_path, sizeof(w->self_path), "/proc/self/exe");
 	return w;
 }
 
@@ -104,8 +120,8 @@ static char **worker_env(const struct aero_artifact_workers *w, uid_t uid, gid_t
 	return env;
 }
 
-static int spawn_worker(char **argv, char **env, const char *cwd, int out_fd, int err_fd,
-                        pid_t *pid)
+static int spawn_worker(const char *self, char **argv, char **env, const char *cwd, int out_fd,
+                        int err_fd, pid_t *pid)
 {
 	posix_spawn_file_actions_t actions;
 	posix_spawnattr_t attr;
@@ -141,7 +157,7 @@ static int spawn_worker(char **argv, char **env, const char *cwd, int out_fd, in
 	if (rc == 0 && cwd != NULL)
 		rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
 	if (rc == 0)
-		rc = posix_spawn(pid, "/proc/self/exe", &actions, &attr, argv, env);
+		rc = posix_spawn(pid, self, &actions, &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&actions);
 	return rc;
@@ -173,8 +189,9 @@ const char *aero_artifact_workers_start(struct aero_artifact_workers *w, const c
 	}
 	pid_t pid = -1;
 	if (problem == NULL) {
-		const int rc = spawn_worker(argv, env, cwd != NULL ? cwd->valuestring : NULL,
-		                            out_fd, err_fd, &pid);
+		const int rc =
+		        spawn_worker(w->self_path, argv, env, cwd != NULL ? cwd->valuestring : NULL,
+		                     out_fd, err_fd, &pid);
 		if (rc != 0) {
 			aero_error_set("cannot start the artifact worker: %s", strerror(rc));
 			problem = aero_error_last();
@@ -230,6 +247,8 @@ void aero_artifact_workers_free(struct aero_artifact_workers *w)
 		return;
 	for (size_t i = 0; i < w->count; i++)
 		(void)close(w->workers[i].client_fd);
+	if (w->self_fd >= 0)
+		(void)close(w->self_fd);
 	free(w->workers);
 	free(w->run_dir);
 	free(w);

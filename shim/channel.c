@@ -3,6 +3,7 @@
 #include "artifact_serve.h"
 #include "error.h"
 #include "jsonscan.h"
+#include "listen_guard.h"
 #include "log.h"
 #include "redact.h"
 
@@ -35,6 +36,9 @@
 #define CARRY_KEEP ((size_t)64 * 1024)
 
 static const char answer_ok[] = "{\"ok\":true}\n";
+static const char answer_no_fds[] =
+        "{\"ok\":false,\"error\":\"aero-init is out of file descriptors: this connection is "
+        "refused; keep fewer open (one per process is enough)\"}\n";
 
 struct client {
 	int fd;
@@ -62,6 +66,8 @@ struct aero_channel {
 	char *buf; /* a client's carry, then what one read brings */
 	size_t buf_cap;
 	struct aero_artifact_workers *workers;
+	struct aero_listen_guard guard; /* for accept(2) out of descriptors */
+	bool accept_paused;             /* out of descriptors, even the spare */
 };
 
 static int socket_path(struct aero_channel *ch, const char *run_dir,
@@ -116,6 +122,7 @@ int aero_channel_open(struct aero_channel **out, const char *run_dir, struct aer
 		free(ch);
 		return aero_error_set("out of memory");
 	}
+	aero_listen_guard_init(&ch->guard);
 	if (socket_path(ch, run_dir, peer) < 0 || ch->path == NULL) {
 		aero_channel_close(ch);
 		return -1;
@@ -141,7 +148,7 @@ int aero_channel_open(struct aero_channel **out, const char *run_dir, struct aer
 size_t aero_channel_poll_fds(const struct aero_channel *ch, struct pollfd *fds, size_t max)
 {
 	size_t n = 0;
-	if (n < max && ch->count < MAX_CLIENTS)
+	if (n < max && ch->count < MAX_CLIENTS && !ch->accept_paused)
 		fds[n++] = (struct pollfd){.fd = ch->listen_fd, .events = POLLIN};
 	for (size_t i = 0; i < ch->count && n < max; i++) {
 		const struct client *c = &ch->clients[i];
@@ -515,8 +522,16 @@ static void accept_clients(struct aero_channel *ch)
 {
 	while (ch->count < MAX_CLIENTS) {
 		const int fd = accept4(ch->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd < 0) {
+			/* Out of descriptors, the connection stays queued: refused
+			 * instead, or not polled for until one is free. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				ch->accept_paused = !aero_listen_guard_refuse(
+				        &ch->guard, ch->listen_fd, errno, answer_no_fds);
 			return;
+		}
 		struct client *bigger = realloc(ch->clients, (ch->count + 1) * sizeof(*bigger));
 		if (bigger == NULL) {
 			close(fd);
@@ -547,6 +562,8 @@ static void drop_closed(struct aero_channel *ch)
 
 void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, size_t count)
 {
+	if (ch->accept_paused && aero_listen_guard_rearm(&ch->guard))
+		ch->accept_paused = false;
 	/* fds lists the clients in their order (accepting only appends). */
 	size_t j = 0;
 	for (size_t i = 0; i < count; i++) {
@@ -598,6 +615,7 @@ void aero_channel_close(struct aero_channel *ch)
 	free(ch->clients);
 	if (ch->listen_fd >= 0)
 		close(ch->listen_fd);
+	aero_listen_guard_close(&ch->guard, "AERO_SOCKET");
 	if (ch->path != NULL)
 		(void)unlink(ch->path);
 	if (ch->private_dir != NULL)

@@ -4,9 +4,11 @@
 #include "error.h"
 #include "runsdir.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A run id names a directory and travels in URLs: [A-Za-z0-9._-], 1 to 64. */
 static bool valid_id(const char *id)
@@ -21,6 +23,31 @@ static bool valid_id(const char *id)
 /* The default run directory's name, kept for the life of the process. */
 static char *default_dir;
 static char *drawn_id;
+
+/* A relative run directory is made absolute now: aero-init leaves its
+ * working directory once the experiment has started, and the experiment,
+ * in a directory of its own, is handed AERO_SOCKET under it. */
+static int absolute_run_dir(struct aero_init_options *opts)
+{
+	if (opts->run_dir[0] == '/')
+		return 0;
+	char *cwd = getcwd(NULL, 0);
+	if (cwd == NULL)
+		return aero_error_set("cannot tell where the run directory '%s' is: %s; give an "
+		                      "absolute path",
+		                      opts->run_dir, strerror(errno));
+	const size_t len = strlen(cwd) + strlen(opts->run_dir) + 2;
+	char *dir = malloc(len);
+	if (dir != NULL)
+		(void)snprintf(dir, len, "%s/%s", cwd, opts->run_dir);
+	free(cwd);
+	if (dir == NULL)
+		return aero_error_set("out of memory");
+	free(default_dir);
+	default_dir = dir;
+	opts->run_dir = dir;
+	return 0;
+}
 
 int aero_run_dir_resolve(struct aero_init_options *opts)
 {
@@ -48,7 +75,7 @@ int aero_run_dir_resolve(struct aero_init_options *opts)
 		return 0;
 	}
 	if (opts->run_dir != NULL)
-		return 0;
+		return absolute_run_dir(opts);
 	char *runs = aero_runs_dir();
 	char *dir = runs != NULL ? malloc(strlen(runs) + strlen(opts->run_id) + 2) : NULL;
 	if (dir == NULL) {

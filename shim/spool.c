@@ -29,7 +29,7 @@ struct aero_spool {
 	 * for them all (they arrived together), empty after a flush. */
 	char times[96];
 	size_t times_len;
-	double started;   /* CLOCK_REALTIME at open, for _runtime */
+	double started;   /* CLOCK_MONOTONIC at open: _runtime follows no clock setting */
 	cJSON *merged[3]; /* summary, config, run: kept whole, rewritten on change */
 };
 
@@ -53,7 +53,7 @@ int aero_spool_open(struct aero_spool **out, const char *run_dir)
 		free(spool);
 		return aero_error_set("out of memory");
 	}
-	spool->started = aero_clock_now_seconds();
+	spool->started = aero_clock_monotonic_seconds();
 	spool->last_step = -1;
 	char *metrics = path_in(spool, "metrics.jsonl");
 	spool->metrics_fd = metrics != NULL
@@ -107,12 +107,18 @@ static int format_seconds(char *buf, size_t size, const char *name, double secon
 	return snprintf(buf, size, ",\"%s\":%lld.%06lld", name, micros / 1000000, micros % 1000000);
 }
 
-/* Reads the clock for the rows of this batch, once. */
+/* Seconds since the spool was opened, by the clock that no one sets: the
+ * wall clock set back or forward moves _timestamp, not _runtime. */
+static double runtime_seconds(const struct aero_spool *spool)
+{
+	return aero_clock_monotonic_seconds() - spool->started;
+}
+
+/* Reads the clocks for the rows of this batch, once. */
 static void stamp_batch(struct aero_spool *spool)
 {
 	const double now = aero_clock_now_seconds();
-	/* A clock set back must not make a negative (and misprinted) runtime. */
-	const double runtime = now > spool->started ? now - spool->started : 0;
+	const double runtime = runtime_seconds(spool);
 	const size_t room = sizeof(spool->times);
 	spool->times_len = 0;
 	const int a = format_seconds(spool->times, room, "_timestamp", now);
@@ -219,7 +225,7 @@ int aero_spool_system(struct aero_spool *spool, cJSON *row)
 {
 	const double now = aero_clock_now_seconds();
 	if (cJSON_AddNumberToObject(row, "_timestamp", now) == NULL ||
-	    cJSON_AddNumberToObject(row, "_runtime", now - spool->started) == NULL)
+	    cJSON_AddNumberToObject(row, "_runtime", runtime_seconds(spool)) == NULL)
 		return aero_error_set("out of memory");
 	char *text = aero_json_canonical(row);
 	if (text == NULL)

@@ -54,6 +54,7 @@ struct supervisor {
 	struct aero_courier *courier; /* feeds the trackers from the run directory */
 	struct aero_sysmetrics metrics;
 	int64_t next_sample_ms; /* CLOCK_MONOTONIC; 0 when system metrics are off */
+	bool sampling_failed;   /* the last sample was not recorded (and that was said) */
 	bool done;
 };
 
@@ -293,9 +294,16 @@ static void sample_system(struct supervisor *s)
 		return;
 	s->next_sample_ms = aero_clock_monotonic_ms() + s->opts->system_interval_ms;
 	cJSON *row = cJSON_CreateObject();
-	if (row == NULL || aero_sysmetrics_sample(&s->metrics, row) < 0 ||
-	    aero_spool_system(s->spool, row) < 0)
-		aero_log_warn("cannot record system metrics: %s", aero_error_last());
+	const bool failed = row == NULL || aero_sysmetrics_sample(&s->metrics, row) < 0 ||
+	                    aero_spool_system(s->spool, row) < 0;
+	/* Said when it starts failing and when it recovers, not at every sample
+	 * (out of file descriptors, it fails until some close). */
+	if (failed && !s->sampling_failed)
+		aero_log_warn("cannot record system metrics: %s (said once until it works again)",
+		              aero_error_last());
+	else if (!failed && s->sampling_failed)
+		aero_log_warn("system metrics are recorded again");
+	s->sampling_failed = failed;
 	cJSON_Delete(row);
 }
 

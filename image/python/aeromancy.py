@@ -60,20 +60,41 @@ class _Channel:
             return False
         if self._sock is None or self._pid != os.getpid():
             # A forked worker must not share its parent's connection.
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self._sock.connect(path)
-            self._file = self._sock.makefile("rwb")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(path)
+            except OSError:
+                sock.close()
+                raise
+            self._sock, self._file = sock, sock.makefile("rwb")
             self._pid = os.getpid()
         return True
+
+    def _disconnect(self):
+        for part in (self._file, self._sock):
+            try:
+                part.close()
+            except OSError:
+                pass
+        self._sock = self._file = None
 
     def send(self, message):
         line = json.dumps(_jsonable(message), allow_nan=False, separators=(",", ":"))
         with self._lock:
             if not self._connect():
                 return
-            self._file.write(line.encode() + b"\n")
-            self._file.flush()
-            reply = self._file.readline()
+            hung_up = False
+            try:
+                self._file.write(line.encode() + b"\n")
+                self._file.flush()
+            except OSError:
+                hung_up = True  # what it said first (a refusal) may still be there to read
+            try:
+                reply = self._file.readline()
+            except OSError:
+                reply = b""
+            if hung_up or not reply:
+                self._disconnect()  # the next call connects again
         if not reply:
             raise AeromancyError("aero-init closed the channel")
         answer = json.loads(reply)

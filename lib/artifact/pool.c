@@ -83,7 +83,7 @@ static void wait_for_workers(struct pool *pool)
 	(void)pthread_mutex_lock(&pool->lock);
 	while (pool->running > 0) {
 		struct timespec until;
-		(void)clock_gettime(CLOCK_REALTIME, &until);
+		(void)clock_gettime(CLOCK_MONOTONIC, &until); /* the condition's clock */
 		until.tv_nsec += DRAW_INTERVAL_NS;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
@@ -106,9 +106,22 @@ int aero_pool_run(const struct aero_pool_task *task, unsigned jobs)
 	struct pool pool = {.task = task};
 	atomic_init(&pool.next, 0);
 	atomic_init(&pool.stop, false);
-	if (pthread_mutex_init(&pool.lock, NULL) != 0 ||
-	    pthread_cond_init(&pool.finished, NULL) != 0)
+	/* The progress line's timer runs on CLOCK_MONOTONIC: the wall clock set
+	 * back would stop it for as long. */
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+	if (rc == 0) {
+		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		if (rc == 0)
+			rc = pthread_cond_init(&pool.finished, &attr);
+		(void)pthread_condattr_destroy(&attr);
+	}
+	if (rc != 0)
 		return aero_error_set("cannot set up the transfer threads");
+	if (pthread_mutex_init(&pool.lock, NULL) != 0) {
+		(void)pthread_cond_destroy(&pool.finished);
+		return aero_error_set("cannot set up the transfer threads");
+	}
 	const size_t want = jobs == 0 ? 1 : task->count < jobs ? task->count : jobs;
 	pthread_t *threads = calloc(want, sizeof(*threads));
 	size_t started = 0;

@@ -434,8 +434,10 @@ static long jitter(long ms)
 	return ms * 3 / 4 + (long)((double)ms / 2 * r / 65536.0);
 }
 
-/* A sink said no: wait before the next try, or give up for good. */
-static void setback(struct route *r, enum aero_sink_result result, const char *what, int64_t now)
+/* A sink said no: wait before the next try, or give up for good. The wait
+ * counts from now, when the answer has come (Retry-After means after the
+ * answer), not from when the request was started. */
+static void setback(struct route *r, enum aero_sink_result result, const char *what)
 {
 	if (result == AERO_SINK_FAILED) {
 		r->failed = true;
@@ -447,7 +449,7 @@ static void setback(struct route *r, enum aero_sink_result result, const char *w
 	}
 	const long wait =
 	        r->ctx.retry_after_ms >= 0 ? r->ctx.retry_after_ms : jitter(r->backoff_ms);
-	r->next_try_ms = now + wait;
+	r->next_try_ms = aero_clock_monotonic_ms() + wait;
 	aero_log(r->backoff_ms == BACKOFF_FIRST_MS ? AERO_LOG_WARN : AERO_LOG_INFO,
 	         "%s: %s did not get through (%s); trying again in %.1f s", r->ops->name, what,
 	         aero_error_last(), (double)wait / 1000);
@@ -485,7 +487,7 @@ static bool step(struct aero_courier *c, struct route *r, bool ending, int64_t n
 			if (cursor_save(r) < 0)
 				aero_log_warn("%s: %s", r->ops->name, aero_error_last());
 		} else {
-			setback(r, res, "registering the run", now);
+			setback(r, res, "registering the run");
 		}
 	} else if (!batch_empty(&b) || !ending) {
 		res = r->ops->send(r->sink, &r->ctx, &b);
@@ -498,7 +500,7 @@ static bool step(struct aero_courier *c, struct route *r, bool ending, int64_t n
 				r->failed = true;
 			}
 		} else {
-			setback(r, res, "delivering records", now);
+			setback(r, res, "delivering records");
 		}
 	} else {
 		struct aero_outcome outcome;
@@ -518,7 +520,7 @@ static bool step(struct aero_courier *c, struct route *r, bool ending, int64_t n
 				if (cursor_save(r) < 0)
 					aero_log_warn("%s: %s", r->ops->name, aero_error_last());
 			} else {
-				setback(r, res, "finishing the run", now);
+				setback(r, res, "finishing the run");
 			}
 		}
 		cJSON_Delete(json);

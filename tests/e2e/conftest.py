@@ -14,6 +14,22 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXPERIMENT = [sys.executable, os.path.join(HERE, "helpers", "experiment.py")]
 SANITIZED = os.environ.get("AERO_TEST_SANITIZED") == "1"
+# aero-init runs under valgrind's memcheck (make valgrind).
+VALGRIND = os.environ.get("AERO_TEST_VALGRIND") == "1"
+
+
+# The tests `make valgrind` runs aero-init under memcheck for (pytest -m valgrind):
+# a few of each of its duties, not every variation, so that the run stays short.
+memcheck = pytest.mark.valgrind
+
+
+def not_under_valgrind(reason):
+    """Marks a test that cannot hold with aero-init under valgrind, and why."""
+    return pytest.mark.skipif(VALGRIND, reason="under valgrind " + reason)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "valgrind: in the subset that make valgrind runs")
 
 
 def binary(name):

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 
-from conftest import clean_env
+from conftest import clean_env, memcheck
 from doubles.fixtures import mlflow_double, wandb_double  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -54,6 +54,7 @@ def journal(run_dir):
         return [json.loads(line) for line in f]
 
 
+@memcheck
 def test_shell_requests_go_through_aero_init(aero_init, tmp_path):
     r, run_dir, work = run_under_init(aero_init, tmp_path, SHELL_EXPERIMENT)
     assert r.returncode == 0, r.stderr
@@ -76,6 +77,7 @@ def test_shell_requests_go_through_aero_init(aero_init, tmp_path):
     assert manifest["inputs"] == [entry]
 
 
+@memcheck
 def test_python_client_and_lineage(aero_init, tmp_path):
     code = """
 import aeromancy, json, os

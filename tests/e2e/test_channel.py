@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import SANITIZED, clean_env
+from conftest import SANITIZED, clean_env, memcheck
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENT_PATH = os.path.join(ROOT, "image", "python")
@@ -26,6 +26,7 @@ def rows(run_dir):
         return [json.loads(line) for line in f]
 
 
+@memcheck
 def test_python_client_records_everything(aero_init, tmp_path):
     code = """
 import aeromancy
@@ -68,6 +69,7 @@ with open(os.path.join(os.environ["AERO_RUN_DIR_TEST"], "metrics.jsonl")) as f:
     assert r.stdout == "1\n"  # acknowledged means on disk
 
 
+@memcheck
 def test_many_writers_lose_nothing(aero_init, tmp_path):
     """Eight worker processes, forked after the parent logged (so each must
     open its own connection), 250 rows each, logged concurrently."""
@@ -95,6 +97,7 @@ for pid in pids:
         assert mine == list(range(250))
 
 
+@memcheck
 def test_bad_records_are_refused_and_change_nothing_else(aero_init, tmp_path):
     code = r"""
 import socket, os, json
@@ -130,6 +133,7 @@ print(json.dumps(answers))
     assert "7 records from the experiment were refused" in r.stderr
 
 
+@memcheck
 def test_records_sent_just_before_exit_are_kept(aero_init, tmp_path):
     code = """
 import socket, os
@@ -142,6 +146,7 @@ os._exit(0)  # no waiting for acknowledgements
     assert len(rows(tmp_path)) == 100
 
 
+@memcheck
 def test_backpressure_instead_of_loss(aero_init, tmp_path):
     """A writer that sends 20,000 records before reading a single
     acknowledgement: aero-init stops reading it while acknowledgements pile up,
@@ -192,6 +197,7 @@ print(len(set(answers[:n])), answers[-1].decode().strip(), peak)
     assert len(rows(tmp_path)) == 1
 
 
+@memcheck
 def test_aero_init_log_from_a_shell(aero_init, tmp_path):
     script = ('{0} log loss=0.5 name=first ok=true none=null; '
               '{0} log --step 7 loss=0.25; {0} log --summary best=0.25; '
@@ -226,6 +232,21 @@ def test_a_deep_run_directory_gets_a_socket_under_tmp(aero_init, tmp_path):
     assert rows(deep) == [dict(rows(deep)[0], x=1)]
 
 
+def test_a_relative_run_directory(aero_init, tmp_path):
+    """aero-init leaves its working directory once the experiment runs, and
+    the experiment may change its own: the run directory is made absolute
+    first, for the socket, the records and the outcome."""
+    code = "import aeromancy, os; os.chdir('/'); aeromancy.log({'x': 1})"
+    r = subprocess.run([aero_init, "--run-dir", "run", "--", sys.executable, "-c", code],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       env=clean_env({"PYTHONPATH": CLIENT_PATH}))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert rows(tmp_path / "run")[0]["x"] == 1
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["state"] == "finished"
+    assert not (tmp_path / "run" / "aero.sock").exists()
+
+
 def test_client_outside_aero_init_warns_once(tmp_path):
     code = "import aeromancy; aeromancy.log({'x': 1}); aeromancy.log({'x': 2})"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -234,6 +255,7 @@ def test_client_outside_aero_init_warns_once(tmp_path):
     assert r.stderr.count("AERO_SOCKET is unset") == 1
 
 
+@memcheck
 @pytest.mark.parametrize("script,state,status", [
     ("exit 0", "finished", 0),
     ("exit 3", "failed", 3),
@@ -271,6 +293,7 @@ for raw in [b'{"step": 1, "data" : { "s": "a}b\\"c{", "n": {"x": [1, {"y": 2}]} 
     assert got[3]["yes"] == 1e-300 and "no" not in got[3]
 
 
+@memcheck
 def test_every_refusal_reason(aero_init, tmp_path):
     """The channel checks the whole line against RFC 8259 (numbers, escapes,
     UTF-8) before anything is recorded, and names what is wrong."""

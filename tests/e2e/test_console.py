@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import clean_env, wait_until
+from conftest import clean_env, memcheck, wait_until
 from test_init_tty import Terminal, shell_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -81,6 +81,7 @@ OUT = [b"hello\n", b"\xff\xfe bad \xe2\x82 x\x00y\n", b"tab\there \x1b[31mred\x1
 ERR = [b"oops\n", b"\x80 lone continuation\n", b"last, unfinished"]
 
 
+@memcheck
 def test_streams_pass_through_byte_exact_and_are_recorded(aero_init, tmp_path):
     code = """
 import os, sys, time
@@ -118,6 +119,7 @@ print(fds[:-1], os.readlink("/proc/self/fd/1")[:6], os.readlink("/proc/self/fd/2
     assert out == b"[0, 1, 2] pipe:[ pipe:[ True\n"
 
 
+@memcheck
 def test_partial_line_is_recorded_after_a_second(aero_init, tmp_path):
     """A progress bar that redraws with \\r and never ends its line: after 1 s
     what came is recorded as `out+`, and output.log can be read meanwhile."""
@@ -171,6 +173,7 @@ def test_a_long_line_is_cut_into_records_without_splitting_characters(aero_init,
     assert recs[-1] == ("b" * LINE_MAX, False)
 
 
+@memcheck
 @pytest.mark.parametrize("pid1", [False, True], ids=["subreaper", "pid1"])
 def test_killed_experiment_keeps_its_last_words(aero_init, tmp_path, pid1):
     """Killed with 600 KiB still in its pipe, because nobody read aero-init's
@@ -205,6 +208,7 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert outcome["signal"] == "SIGKILL"
 
 
+@memcheck
 def test_a_descendant_holding_stdout_does_not_hang_aero_init(aero_init, tmp_path):
     """A worker that ignores SIGTERM keeps the pipe open after the main process
     exits: it gets the grace period, then SIGKILL, and aero-init ends."""

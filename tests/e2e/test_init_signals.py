@@ -9,7 +9,14 @@ import time
 
 import pytest
 
-from conftest import EXPERIMENT, children_of, process_state, run, wait_until
+from conftest import (EXPERIMENT, children_of, memcheck, not_under_valgrind, process_state, run,
+                      wait_until)
+
+# What valgrind changes for aero-init (make valgrind).
+VALGRIND_SYNC = not_under_valgrind("SIGILL, SIGSEGV, SIGBUS and SIGFPE are valgrind's own: "
+                                   "one sent with kill(2) ends it")
+VALGRIND_SLOW = not_under_valgrind("aero-init is too slow for the test's time limits")
+VALGRIND_FDS = not_under_valgrind("the experiment inherits valgrind's log files")
 
 FORWARDED = [s for s in range(1, 32) if s not in (signal.SIGKILL, signal.SIGSTOP,
                                                   signal.SIGCHLD)] + \
@@ -20,6 +27,7 @@ def lines(path):
     return path.read_text().splitlines() if path.exists() else []
 
 
+@memcheck
 def test_reaps_a_thousand_orphans(aero_init, mode):
     r = run(aero_init, ["--"] + EXPERIMENT + ["orphans", "1000"], pid1=mode == "pid1")
     assert r.returncode == 0, r.stderr
@@ -38,6 +46,7 @@ def test_zombie_count_sees_zombies_under_a_parent_that_does_not_reap():
     assert r.stdout.strip() == "zombies=20", r.stdout + r.stderr
 
 
+@VALGRIND_SYNC
 def test_forwards_every_catchable_and_realtime_signal(start, mode, tmp_path):
     out, ready, stop = tmp_path / "got", tmp_path / "ready", tmp_path / "stop"
     init = start(["-g", "60", "--"] + EXPERIMENT + ["record", str(out), str(ready), str(stop)],
@@ -52,6 +61,7 @@ def test_forwards_every_catchable_and_realtime_signal(start, mode, tmp_path):
     assert sorted(set(int(x) for x in lines(out))) == sorted(FORWARDED)
 
 
+@VALGRIND_SYNC
 @pytest.mark.parametrize("sig", [signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL,
                                  signal.SIGABRT, signal.SIGTRAP, signal.SIGSYS])
 def test_synchronous_signals_sent_with_kill_do_not_kill_it(start, mode, tmp_path, sig):
@@ -66,6 +76,7 @@ def test_synchronous_signals_sent_with_kill_do_not_kill_it(start, mode, tmp_path
     assert init.wait()[0] == 0
 
 
+@memcheck
 def test_signals_reach_the_whole_process_group(start, mode, tmp_path):
     out, ready, stop = tmp_path / "got", tmp_path / "ready", tmp_path / "stop"
     init = start(["--"] + EXPERIMENT + ["group", str(out), str(ready), str(stop)],
@@ -130,6 +141,7 @@ def test_rewrite_by_environment(start, tmp_path):
     init.wait()
 
 
+@VALGRIND_SLOW
 def test_worker_finishes_cleanup_after_main_exits(start, mode, tmp_path):
     """Graceful end: the main process exits, a worker that left its process
     group gets SIGTERM and its 1 s of cleanup before aero-init exits."""
@@ -147,6 +159,7 @@ def test_worker_finishes_cleanup_after_main_exits(start, mode, tmp_path):
         assert process_state(worker) is None
 
 
+@VALGRIND_SLOW
 def test_grace_period_ends_with_sigkill(start, mode, tmp_path):
     out, ready = tmp_path / "out", tmp_path / "ready"
     began = time.monotonic()
@@ -181,6 +194,7 @@ def test_sigterm_is_forwarded_and_the_experiment_may_finish(start, mode, tmp_pat
     assert out == "cleanup\ndone\n"
 
 
+@memcheck
 def test_sigterm_then_sigkill_after_grace(start, mode):
     script = "trap '' TERM INT; echo ready; while :; do sleep 0.05; done"
     init = start(["-g", "0.5", "--", "sh", "-c", script], pid1=mode == "pid1")
@@ -202,6 +216,7 @@ def test_subreaper_adopts_orphans_silently(start, tmp_path):
     assert process_state(int(out.read_text())) is None  # the orphan was ended and reaped
 
 
+@memcheck
 def test_orphan_is_reparented_to_aero_init(start, tmp_path):
     out, stop = tmp_path / "pid", tmp_path / "stop"
     script = "(sleep 30 & echo $! > %s) ; while [ ! -e %s ]; do sleep 0.05; done" % (out, stop)
@@ -229,6 +244,7 @@ def test_parent_death_signal(tmp_path, aero_init):
         stop.touch()
 
 
+@VALGRIND_FDS
 def test_clean_state_for_the_experiment(aero_init, mode, tmp_path):
     """Even when started with signals ignored and blocked and extra fds open,
     the experiment gets default dispositions, an empty mask, none of
@@ -267,6 +283,7 @@ def test_clean_state_for_the_experiment(aero_init, mode, tmp_path):
     assert r.returncode == 3, r.stderr
 
 
+@VALGRIND_SLOW
 def test_aero_init_does_not_pin_the_working_directory(start, tmp_path):
     stop = tmp_path / "stop"
     init = start(["--", "sh", "-c", "while [ ! -e %s ]; do sleep 0.05; done" % stop], pid1=False)
@@ -276,6 +293,7 @@ def test_aero_init_does_not_pin_the_working_directory(start, tmp_path):
     init.wait()
 
 
+@memcheck
 def test_job_control_signals_stop_and_continue(start, mode):
     # One process that never forks: a shell that vforks a command in a loop
     # can be caught mid-vfork, where the kernel holds it in state D, not T.

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from conftest import clean_env
+from conftest import clean_env, memcheck
 
 BUSY = "import time\nend = time.time() + 1.3\nwhile time.time() < end: pass\n"
 
@@ -21,6 +21,7 @@ def samples(run_dir):
         return [json.loads(line) for line in f]
 
 
+@memcheck
 def test_cpu_and_memory_are_sampled(aero_init, tmp_path):
     r = run(aero_init, tmp_path, "--system-interval", "200ms")
     assert r.returncode == 0, r.stderr

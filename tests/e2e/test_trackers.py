@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import clean_env, wait_until
+from conftest import clean_env, memcheck, wait_until
 from doubles.fixtures import (mlflow_double, start_wandb, wandb_double,  # noqa: F401
                               WANDB_ENTITY)
 
@@ -105,6 +105,7 @@ def wandb_env(wandb_double):
     return dict(wandb_double.env, WANDB_PROJECT="aero-tests")
 
 
+@memcheck
 def test_wandb_gets_the_whole_run(aero_init, tmp_path, wandb_double, wandb_env):
     code, out, err = run_aero(aero_init, tmp_path, "wandb", dict(wandb_env, EXIT="3"))
     assert code == 3, err
@@ -151,6 +152,7 @@ def test_wandb_console_lines(aero_init, tmp_path, wandb_double, wandb_env):
     assert len(stamp) == 26 and not stamp.endswith("Z")  # 2026-11-26T14:43:53.123456
 
 
+@memcheck
 def test_wandb_faults_lose_and_double_nothing(aero_init, tmp_path, wandb_double, wandb_env):
     # Consecutive failures back off 2 s, 4 s, 8 s...: a few faults in a row.
     wandb_double.faults([
@@ -181,6 +183,7 @@ def test_wandb_hangs_and_graphql_errors(aero_init, tmp_path, wandb_double, wandb
     assert_wandb_has_everything(wandb_double, tmp_path, 0)
 
 
+@memcheck
 def test_wandb_server_killed_and_restarted(aero_init, tmp_path, wandb_double, wandb_env):
     proc = start(aero_init, tmp_path, "wandb", dict(wandb_env, ROWS="60", PAUSE="0.05"))
     wait_until(lambda: len(spool(tmp_path, "metrics.jsonl")) >= 10, what="rows")
@@ -192,6 +195,7 @@ def test_wandb_server_killed_and_restarted(aero_init, tmp_path, wandb_double, wa
     assert_wandb_has_everything(wandb_double, tmp_path, 0)
 
 
+@memcheck
 def test_wandb_down_for_the_whole_run_then_sync(aero_init, tmp_path, wandb_env):
     double = start_wandb(tmp_path / "double")
     env = dict(wandb_env, WANDB_BASE_URL=double.url, AERO_TRACKER_TIMEOUT="2s")
@@ -343,6 +347,7 @@ def mlflow_env(mlflow_double):
     return dict(mlflow_double.env, MLFLOW_EXPERIMENT_NAME="aero tests")
 
 
+@memcheck
 def test_mlflow_gets_the_whole_run(aero_init, tmp_path, mlflow_double, mlflow_env):
     code, out, err = run_aero(aero_init, tmp_path, "mlflow", mlflow_env)
     assert code == 0, err
@@ -394,6 +399,22 @@ def test_mlflow_faults_lose_and_double_nothing(aero_init, tmp_path, mlflow_doubl
     assert len(mlflow_double.state()["runs"]) == 1  # runs/create retried, not doubled
 
 
+@memcheck
+def test_mlflow_server_killed_and_restarted(aero_init, tmp_path, mlflow_double, mlflow_env):
+    """The tracker killed mid-run (SIGKILL: connections reset, nothing said)
+    and started again on its stored state: every row arrives once."""
+    proc = start(aero_init, tmp_path, "mlflow", dict(mlflow_env, ROWS="60", PAUSE="0.05"))
+    wait_until(lambda: len(spool(tmp_path, "metrics.jsonl")) >= 10, what="rows")
+    mlflow_double.kill()
+    time.sleep(1.0)
+    mlflow_double.restart()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert_mlflow_has_everything(mlflow_double, tmp_path, "FINISHED")
+    assert len(mlflow_double.state()["runs"]) == 1
+
+
+@memcheck
 @pytest.mark.parametrize("sig,status", [("SIGKILL", "FAILED"), ("SIGTERM", "KILLED")])
 def test_mlflow_killed_experiment(aero_init, tmp_path, mlflow_double, mlflow_env, sig, status):
     code = """
