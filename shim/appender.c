@@ -95,7 +95,8 @@ static size_t keep_whole_lines(struct aero_appender *a, const char *data, size_t
 		return done;
 	struct stat st;
 	const off_t torn = (off_t)(done - whole);
-	if (fstat(a->fd, &st) == 0 && st.st_size >= torn && ftruncate(a->fd, st.st_size - torn) == 0)
+	if (fstat(a->fd, &st) == 0 && st.st_size >= torn &&
+	    ftruncate(a->fd, st.st_size - torn) == 0)
 		return whole;
 	return done; /* the line stays torn until its rest is written */
 }

@@ -48,10 +48,10 @@ struct client {
 	char *out;        /* answers not yet sent: out_ready may go, the rest waits */
 	size_t out_len, out_cap;
 	size_t out_ready; /* answers whose records are on disk (the rest wait for room) */
-	bool deaf;       /* it stopped reading: answers are dropped, its records still kept */
-	bool closed;     /* the client hung up: drop it once its data is handled */
-	bool handed_off; /* an artifact worker answers it now and owns its socket */
-	int passed[2];   /* stdout and stderr it passed (SCM_RIGHTS), or -1 */
+	bool deaf;        /* it stopped reading: answers are dropped, its records still kept */
+	bool closed;      /* the client hung up: drop it once its data is handled */
+	bool handed_off;  /* an artifact worker answers it now and owns its socket */
+	int passed[2];    /* stdout and stderr it passed (SCM_RIGHTS), or -1 */
 };
 
 struct aero_channel {
@@ -63,7 +63,7 @@ struct aero_channel {
 	size_t count;
 	unsigned long errors;
 	bool waiting; /* the spool holds records the disk had no room for: answers wait */
-	char *buf; /* a client's carry, then what one read brings */
+	char *buf;    /* a client's carry, then what one read brings */
 	size_t buf_cap;
 	struct aero_artifact_workers *workers;
 };
@@ -154,7 +154,9 @@ size_t aero_channel_poll_fds(const struct aero_channel *ch, struct pollfd *fds, 
 			events |= POLLIN;
 		if (c->out_ready > 0)
 			events |= POLLOUT;
-		fds[n++] = (struct pollfd){.fd = c->fd, .events = events};
+		/* Nothing to do for it (the disk has no room): not even a hangup,
+		 * which poll() reports whatever the events, may wake the loop. */
+		fds[n++] = (struct pollfd){.fd = events != 0 ? c->fd : -1, .events = events};
 	}
 	return n;
 }
@@ -576,6 +578,8 @@ void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, si
 				accept_clients(ch);
 			continue;
 		}
+		if (fds[i].fd < 0)
+			continue; /* a client left out (above) */
 		while (j < ch->count && ch->clients[j].fd != fds[i].fd)
 			j++;
 		if (j == ch->count)

@@ -131,8 +131,8 @@ int aero_console_log_flush(struct aero_console_log *log)
 		log->batch_len = 0;
 	}
 	if (rc != 0) {
-		aero_diskfull_hit(AERO_DISKFULL_CONSOLE, "output.log", aero_appender_error(log->file),
-		                  aero_appender_queued(log->file));
+		aero_diskfull_hit(AERO_DISKFULL_CONSOLE, "output.log",
+		                  aero_appender_error(log->file), aero_appender_queued(log->file));
 		const int64_t now = aero_clock_monotonic_ms();
 		if (log->retry_ms == 0 || now >= log->retry_ms)
 			log->retry_ms = now + AERO_DISKFULL_RETRY_MS;
@@ -303,9 +303,10 @@ void aero_console_log_close(struct aero_console_log *log)
 		const size_t unwritten = count_records(aero_appender_queue(log->file),
 		                                       aero_appender_queued(log->file));
 		if (unwritten + log->dropped > 0)
-			aero_log_warn("%zu lines of the experiment's output were passed on but could "
-			              "not be recorded in output.log: the disk had no room",
-			              unwritten + log->dropped);
+			aero_log_warn(
+			        "%zu lines of the experiment's output were passed on but could "
+			        "not be recorded in output.log: the disk had no room",
+			        unwritten + log->dropped);
 		if (fsync(aero_appender_fd(log->file)) < 0)
 			aero_log_warn("cannot sync output.log to disk: %s", strerror(errno));
 		(void)aero_appender_close(log->file);

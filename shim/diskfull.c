@@ -11,9 +11,9 @@
 
 static struct {
 	char *run_dir;
-	unsigned waiting;    /* the parts that wait for room */
-	int64_t since_ms;    /* when the spell began */
-	bool said_blocking;  /* the bound was reached in this spell, and said */
+	unsigned waiting;   /* the parts that wait for room */
+	int64_t since_ms;   /* when the spell began */
+	bool said_blocking; /* the bound was reached in this spell, and said */
 } state;
 
 void aero_diskfull_init(const char *run_dir)

@@ -53,7 +53,10 @@ void aero_room_wait(struct aero_channel *channel, struct aero_console *console, 
 			wake = earlier(wake, aero_console_due_ms(console));
 		struct pollfd fd = {.fd = signal_fd, .events = POLLIN};
 		const int64_t left = wake - now; /* at most the grace period's limit, a day */
-		const int ready = poll(&fd, 1, left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left);
+		const int ready = poll(&fd, 1,
+		                       left <= 0          ? 0
+		                       : left > INT32_MAX ? INT32_MAX
+		                                          : (int)left);
 		if (ready < 0 && errno != EINTR)
 			return;
 		if (ready > 0 && asked_to_stop(signal_fd)) {
@@ -62,7 +65,8 @@ void aero_room_wait(struct aero_channel *channel, struct aero_console *console, 
 		}
 		if (channel != NULL) {
 			aero_channel_retry(channel);
-			aero_channel_drain(channel); /* what the wait held up, as far as there is room */
+			aero_channel_drain(
+			        channel); /* what the wait held up, as far as there is room */
 		}
 		if (console != NULL)
 			aero_console_expire(console);

@@ -369,11 +369,16 @@ static bool report_unwritten(const struct aero_spool *spool, const char *rows, s
 	const size_t count = count_lines(rows, rows_len);
 	if (count > 0) {
 		const long long first = first_step(rows, rows_len);
-		const int n = first >= 0 ? snprintf(what, sizeof(what),
-		                                    "%zu rows of metrics.jsonl (steps %lld to %lld)",
-		                                    count, first, spool->last_step)
-		                         : snprintf(what, sizeof(what), "%zu rows of metrics.jsonl",
-		                                    count);
+		int n;
+		if (first < 0)
+			n = snprintf(what, sizeof(what), "%zu rows of metrics.jsonl", count);
+		else if (count == 1)
+			n = snprintf(what, sizeof(what), "1 row of metrics.jsonl (step %lld)",
+			             first);
+		else
+			n = snprintf(what, sizeof(what),
+			             "%zu rows of metrics.jsonl (steps %lld to %lld)", count, first,
+			             spool->last_step);
 		used = n > 0 ? (size_t)n : 0;
 	}
 	static const char *const changes[3] = {"the latest summary.json", "the latest config.json",
@@ -381,8 +386,8 @@ static bool report_unwritten(const struct aero_spool *spool, const char *rows, s
 	for (int i = 0; i < 3; i++) {
 		if (!spool->dirty[i] || used >= sizeof(what))
 			continue;
-		const int n = snprintf(what + used, sizeof(what) - used, "%s%s", used > 0 ? ", " : "",
-		                       changes[i]);
+		const int n = snprintf(what + used, sizeof(what) - used, "%s%s",
+		                       used > 0 ? ", " : "", changes[i]);
 		used += n > 0 ? (size_t)n : 0;
 	}
 	if (used == 0)
@@ -411,9 +416,10 @@ int aero_spool_close(struct aero_spool *spool)
 		                                   aero_appender_queued(spool->system)) +
 		                       spool->system_skipped;
 		if (samples > 0)
-			aero_log_warn("%zu system samples could not be written to system.jsonl: the "
-			              "disk under %s had no room",
-			              samples, spool->dir);
+			aero_log_warn(
+			        "%zu system samples could not be written to system.jsonl: the "
+			        "disk under %s had no room",
+			        samples, spool->dir);
 		(void)aero_appender_close(spool->system);
 	}
 	for (int i = 0; i < 3; i++)
