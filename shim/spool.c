@@ -196,17 +196,20 @@ static int write_merged(struct aero_spool *spool, int index)
 	return rc;
 }
 
+/* No merged file waits any more: says so when none does. */
+static void note_merged_written(const struct aero_spool *spool)
+{
+	if (!spool->dirty[0] && !spool->dirty[1] && !spool->dirty[2])
+		aero_diskfull_cleared(AERO_DISKFULL_MERGED);
+}
+
 /* Writes the merged files that changed while the disk had no room. */
 static void write_dirty(struct aero_spool *spool)
 {
-	bool waits = false;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3; i++)
 		if (spool->dirty[i] && write_merged(spool, i) == 0)
 			spool->dirty[i] = false;
-		waits |= spool->dirty[i];
-	}
-	if (!waits)
-		aero_diskfull_cleared(AERO_DISKFULL_MERGED);
+	note_merged_written(spool);
 }
 
 /* Writes the system samples that waited. */
@@ -301,6 +304,8 @@ int aero_spool_system(struct aero_spool *spool, cJSON *row)
 		                  aero_appender_error(spool->system),
 		                  aero_appender_queued(spool->system));
 		(void)waiting(spool);
+	} else if (rc == 0) {
+		aero_diskfull_cleared(AERO_DISKFULL_SYSTEM);
 	}
 	return rc < 0 ? -1 : 0;
 }
@@ -337,6 +342,7 @@ int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *da
 		return 0;
 	}
 	spool->dirty[index] = false;
+	note_merged_written(spool);
 	return 0;
 }
 

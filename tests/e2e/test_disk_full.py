@@ -165,7 +165,10 @@ s.sendall(b"".join(b'{"type":"log","data":{"i":%d,"pad":"%s"}}\n' % (i, pad.enco
                    for i in range(n)))
 time.sleep(0.5)
 os.unlink(small)
-time.sleep(1)  # a few tries
+deadline = time.monotonic() + 30
+while os.path.getsize(os.path.join(RUN, "metrics.jsonl")) == 0 and time.monotonic() < deadline:
+    time.sleep(0.05)  # the next try (every 0.2 s) writes what fits
+time.sleep(0.5)  # and a few more tries, which the disk refuses
 with open(os.path.join(RUN, "metrics.jsonl"), "rb") as f:
     partial = f.read()
 os.unlink(FILLER)
