@@ -7,10 +7,12 @@ not be written and exits 74; nothing acknowledged is lost."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
-from conftest import SANITIZED, clean_env
+from conftest import SANITIZED, children_of, clean_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENT_PATH = os.path.join(ROOT, "image", "python")
@@ -45,9 +47,10 @@ def free_later(seconds, before=None):
 '''
 
 
-def run_on_small_disk(aero_init, tmp_path, code, *extra, size="4m", timeout=120):
-    """Runs code under aero-init with its run directory on a tmpfs of size; the
-    run directory is copied to tmp_path/"run" when aero-init has ended."""
+def small_disk_command(aero_init, tmp_path, code, *extra, size="4m"):
+    """The command and environment that run code under aero-init with its run
+    directory on a tmpfs of size, in a mount namespace of its own; the run
+    directory is copied to tmp_path/"run" when aero-init has ended."""
     disk = tmp_path / "disk"
     disk.mkdir()
     script = tmp_path / "experiment.py"
@@ -60,7 +63,11 @@ def run_on_small_disk(aero_init, tmp_path, code, *extra, size="4m", timeout=120)
     cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", size,
            str(disk), str(tmp_path / "run"), aero_init, "-s", "1", "--run-dir", str(run_dir),
            *extra, "--", sys.executable, str(script)]
-    env = clean_env({"PYTHONPATH": CLIENT_PATH, "RUN": str(run_dir)})
+    return cmd, clean_env({"PYTHONPATH": CLIENT_PATH, "RUN": str(run_dir)})
+
+
+def run_on_small_disk(aero_init, tmp_path, code, *extra, size="4m", timeout=120):
+    cmd, env = small_disk_command(aero_init, tmp_path, code, *extra, size=size)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     assert r.returncode != 99, r.stderr
     return r
@@ -252,6 +259,46 @@ os._exit(0)
     assert "exiting with status 74 instead of the experiment's 0" in r.stderr
     assert "could not be recorded in output.log" in r.stderr
     assert "has room again" not in r.stderr
+
+
+def test_sigterm_ends_the_wait_for_room(aero_init, tmp_path):
+    """At the end, aero-init waits up to the grace period (here 60 s) for room;
+    SIGTERM (docker stop) ends that wait at once, with the same message and
+    status."""
+    code = r'''
+import aeromancy
+aeromancy.log({"i": 0})
+fill()
+def more():
+    for i in range(1, 1000):
+        aeromancy.log({"i": i, "pad": "x" * 100})
+threading.Thread(target=more, daemon=True).start()
+time.sleep(0.5)
+os._exit(0)
+'''
+    cmd, env = small_disk_command(aero_init, tmp_path, code, "--grace", "60s")
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         env=env)
+    try:
+        said = ""
+        while "waiting up to 60000 ms" not in said:
+            line = p.stderr.readline()
+            assert line, said
+            said += line
+        # unshare execs sh, whose child is aero-init.
+        (aero,) = children_of(p.pid)
+        asked = time.monotonic()
+        os.kill(aero, signal.SIGTERM)
+        said += p.stderr.read()
+        assert p.wait(timeout=30) == 74, said
+        assert time.monotonic() - asked < 10
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "asked to stop: no more waiting for room on the disk" in said
+    assert re.search(r"1 row of metrics.jsonl \(step \d+\)", said), said
+    assert "exiting with status 74" in said
 
 
 def test_console_output_flows_and_its_loss_is_counted(aero_init, tmp_path):
