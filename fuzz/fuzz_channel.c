@@ -37,7 +37,7 @@ static void open_run(void)
 {
 	if (channel != NULL) {
 		aero_channel_close(channel);
-		aero_spool_close(spool);
+		(void)aero_spool_close(spool);
 		fuzz_remove_tree(fuzz_tmp_dir(), "run");
 	}
 	char *dir = NULL;

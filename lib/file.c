@@ -62,29 +62,41 @@ int aero_file_write_atomic(const char *path, const char *text)
 {
 	const size_t len = strlen(path) + 24;
 	char *tmp = malloc(len);
-	if (tmp == NULL)
+	if (tmp == NULL) {
+		errno = ENOMEM;
 		return aero_error_set("out of memory");
+	}
 	(void)snprintf(tmp, len, "%s.tmp.%d", path, (int)getpid());
 	const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = fd < 0 ? aero_error_set("cannot create %s: %s", tmp, strerror(errno)) : 0;
+	int err = fd < 0 ? errno : 0; /* why it failed, kept for the caller */
+	int rc = fd < 0 ? aero_error_set("cannot create %s: %s", tmp, strerror(err)) : 0;
 	for (size_t done = 0, total = strlen(text); rc == 0 && done < total;) {
 		const ssize_t n = write(fd, text + done, total - done);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
-		else
+		if (n <= 0) {
+			err = n < 0 ? errno : ENOSPC;
+			rc = aero_error_set("cannot write %s: %s", tmp, strerror(err));
+		} else {
 			done += (size_t)n;
+		}
 	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
-	if (fd >= 0 && close(fd) < 0 && rc == 0)
-		rc = aero_error_set("cannot write %s: %s", tmp, strerror(errno));
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = aero_error_set("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+	if (rc == 0 && fsync(fd) < 0) {
+		err = errno;
+		rc = aero_error_set("cannot write %s: %s", tmp, strerror(err));
+	}
+	if (fd >= 0 && close(fd) < 0 && rc == 0) {
+		err = errno;
+		rc = aero_error_set("cannot write %s: %s", tmp, strerror(err));
+	}
+	if (rc == 0 && rename(tmp, path) < 0) {
+		err = errno;
+		rc = aero_error_set("cannot rename %s to %s: %s", tmp, path, strerror(err));
+	}
 	if (rc < 0 && fd >= 0)
 		(void)unlink(tmp);
 	free(tmp);
+	errno = err;
 	return rc;
 }
 

@@ -14,7 +14,8 @@ char *aero_file_read(const char *path, size_t max, size_t *len);
 cJSON *aero_file_read_json(const char *dir, const char *name, size_t max);
 
 /* Writes text to path through a temporary file, fsync and rename, so that
- * readers never see half of it. 0, or -1 with aero_error set. */
+ * readers never see half of it and a failure (a full disk) leaves the
+ * previous version as it was. 0, or -1 with aero_error set and errno saying why. */
 int aero_file_write_atomic(const char *path, const char *text);
 
 /* Writes all len bytes to fd, retrying after EINTR and short writes. 0, or -1

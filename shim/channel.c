@@ -1,6 +1,7 @@
 #include "channel.h"
 
 #include "artifact_serve.h"
+#include "clock.h"
 #include "error.h"
 #include "jsonscan.h"
 #include "listen_guard.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,12 +49,13 @@ struct client {
 	size_t carry_cap; /* grows with the longest line, up to the limit */
 	bool carry_lines; /* carry holds whole lines too: its answers backed up */
 	bool discarding;  /* inside a message that was too long: skip to its newline */
-	char *out;        /* answers not yet sent */
+	char *out;        /* answers not yet sent: out_ready may go, the rest waits */
 	size_t out_len, out_cap;
-	bool deaf;       /* it stopped reading: answers are dropped, its records still kept */
-	bool closed;     /* the client hung up: drop it once its data is handled */
-	bool handed_off; /* an artifact worker answers it now and owns its socket */
-	int passed[2];   /* stdout and stderr it passed (SCM_RIGHTS), or -1 */
+	size_t out_ready; /* answers whose records are on disk (the rest wait for room) */
+	bool deaf;        /* it stopped reading: answers are dropped, its records still kept */
+	bool closed;      /* the client hung up: drop it once its data is handled */
+	bool handed_off;  /* an artifact worker answers it now and owns its socket */
+	int passed[2];    /* stdout and stderr it passed (SCM_RIGHTS), or -1 */
 };
 
 struct aero_channel {
@@ -63,7 +66,8 @@ struct aero_channel {
 	struct client *clients;
 	size_t count;
 	unsigned long errors;
-	char *buf; /* a client's carry, then what one read brings */
+	bool waiting; /* the spool holds records the disk had no room for: answers wait */
+	char *buf;    /* a client's carry, then what one read brings */
 	size_t buf_cap;
 	struct aero_artifact_workers *workers;
 	struct aero_listen_guard guard; /* for accept(2) out of descriptors */
@@ -153,11 +157,13 @@ size_t aero_channel_poll_fds(const struct aero_channel *ch, struct pollfd *fds, 
 	for (size_t i = 0; i < ch->count && n < max; i++) {
 		const struct client *c = &ch->clients[i];
 		short events = 0;
-		if (c->out_len < ACK_BACKLOG_MAX)
+		if (c->out_len < ACK_BACKLOG_MAX && !aero_spool_full(ch->spool))
 			events |= POLLIN;
-		if (c->out_len > 0)
+		if (c->out_ready > 0)
 			events |= POLLOUT;
-		fds[n++] = (struct pollfd){.fd = c->fd, .events = events};
+		/* Nothing to do for it (the disk has no room): not even a hangup,
+		 * which poll() reports whatever the events, may wake the loop. */
+		fds[n++] = (struct pollfd){.fd = events != 0 ? c->fd : -1, .events = events};
 	}
 	return n;
 }
@@ -382,15 +388,32 @@ static void keep_carry(struct client *c, const char *text, size_t len)
 	c->carry_len = len;
 }
 
+/* The spool said whether all that it was given is on disk (0) or some waits
+ * for room (1): answers go only for records on disk, in order, so while
+ * anything waits, every answer waits. Once nothing does, all may go. */
+static void settle(struct aero_channel *ch, struct client *c, int spool_waiting)
+{
+	if (spool_waiting != 0) {
+		ch->waiting = true;
+		return;
+	}
+	if (ch->waiting) {
+		for (size_t i = 0; i < ch->count; i++)
+			ch->clients[i].out_ready = ch->clients[i].out_len;
+		ch->waiting = false;
+	}
+	if (c != NULL)
+		c->out_ready = c->out_len;
+}
+
 /* Handles the whole lines in text (len bytes), until the client's answers
- * back up; what is left goes back to its carry. */
+ * back up or the spool is full; what is left goes back to its carry. */
 static void handle_lines(struct aero_channel *ch, struct client *c, char *text, size_t len)
 {
-	const size_t answered_before = c->out_len;
 	size_t start = 0;
 	bool backed_up = false;
 	for (;;) {
-		if (c->out_len >= ACK_BACKLOG_MAX) {
+		if (c->out_len >= ACK_BACKLOG_MAX || aero_spool_full(ch->spool)) {
 			backed_up = true;
 			break;
 		}
@@ -407,13 +430,9 @@ static void handle_lines(struct aero_channel *ch, struct client *c, char *text, 
 		start = (size_t)(nl - text) + 1;
 	}
 	/* The rows of this batch go to disk in one write, before any of their
-	 * answers can leave. When that fails, none is acknowledged and the
-	 * connection is closed: the client knows its records are not kept. */
-	if (aero_spool_flush(ch->spool) < 0) {
-		aero_log_error("cannot record the experiment's metrics: %s", aero_error_last());
-		c->out_len = answered_before;
-		c->closed = true;
-	}
+	 * answers can leave. When the disk has no room for them, they wait in
+	 * the spool, and their answers (and every later one) here. */
+	settle(ch, c, aero_spool_flush(ch->spool));
 	size_t rest = len - start;
 	c->carry_lines = backed_up && memchr(text + start, '\n', rest) != NULL;
 	if (!c->carry_lines && c->discarding) {
@@ -426,12 +445,12 @@ static void handle_lines(struct aero_channel *ch, struct client *c, char *text, 
 	keep_carry(c, text + start, rest);
 }
 
-/* Sends the answers waiting, as far as the socket takes them. */
+/* Sends the answers that may go, as far as the socket takes them. */
 static void write_client(struct client *c)
 {
 	size_t sent = 0;
-	while (sent < c->out_len) {
-		const ssize_t n = send(c->fd, c->out + sent, c->out_len - sent, MSG_NOSIGNAL);
+	while (sent < c->out_ready) {
+		const ssize_t n = send(c->fd, c->out + sent, c->out_ready - sent, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -440,7 +459,7 @@ static void write_client(struct client *c)
 			/* It stopped reading (it may have exited): what it sent is
 			 * still read and recorded, the answers go nowhere. */
 			c->deaf = true;
-			sent = c->out_len;
+			c->out_len = c->out_ready = sent = 0;
 			break;
 		}
 		sent += (size_t)n;
@@ -448,6 +467,7 @@ static void write_client(struct client *c)
 	if (sent > 0 && sent < c->out_len)
 		memmove(c->out, c->out + sent, c->out_len - sent);
 	c->out_len -= sent;
+	c->out_ready -= sent;
 }
 
 /* One read from the client; descriptors it passes along (an artifact
@@ -489,7 +509,8 @@ static ssize_t receive(struct client *c, void *buf, size_t len)
 static bool read_client(struct aero_channel *ch, struct client *c, int max_reads)
 {
 	bool progress = false;
-	for (int reads = 0; reads < max_reads && !c->closed && c->out_len < ACK_BACKLOG_MAX;) {
+	for (int reads = 0; reads < max_reads && !c->closed && c->out_len < ACK_BACKLOG_MAX &&
+	                    !aero_spool_full(ch->spool);) {
 		/* The carry first, then a read after it: lines are contiguous. */
 		if (reserve(&ch->buf, &ch->buf_cap, 0, c->carry_len + READ_SIZE) < 0) {
 			c->closed = true;
@@ -560,6 +581,13 @@ static void drop_closed(struct aero_channel *ch)
 	ch->count = kept;
 }
 
+/* The client's carry holds whole lines, left when its answers backed up or
+ * the spool was full, and now they can be handled. */
+static bool lines_waiting(const struct aero_channel *ch, const struct client *c)
+{
+	return c->carry_lines && c->out_len < ACK_BACKLOG_MAX && !aero_spool_full(ch->spool);
+}
+
 void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, size_t count)
 {
 	if (ch->accept_paused && aero_listen_guard_rearm(&ch->guard))
@@ -572,6 +600,8 @@ void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, si
 				accept_clients(ch);
 			continue;
 		}
+		if (fds[i].fd < 0)
+			continue; /* a client left out (above) */
 		while (j < ch->count && ch->clients[j].fd != fds[i].fd)
 			j++;
 		if (j == ch->count)
@@ -579,8 +609,7 @@ void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, si
 		struct client *c = &ch->clients[j];
 		if (fds[i].revents & POLLOUT)
 			write_client(c);
-		if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) ||
-		    (c->carry_lines && c->out_len < ACK_BACKLOG_MAX))
+		if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) || lines_waiting(ch, c))
 			(void)read_client(ch, c, READS_PER_TURN);
 	}
 	drop_closed(ch);
@@ -598,6 +627,43 @@ void aero_channel_drain(struct aero_channel *ch)
 		}
 	}
 	drop_closed(ch);
+}
+
+int64_t aero_channel_due_ms(const struct aero_channel *ch)
+{
+	return aero_spool_retry_ms(ch->spool);
+}
+
+void aero_channel_retry(struct aero_channel *ch)
+{
+	if (aero_spool_retry_ms(ch->spool) == 0 ||
+	    aero_clock_monotonic_ms() < aero_spool_retry_ms(ch->spool))
+		return;
+	settle(ch, NULL, aero_spool_retry(ch->spool));
+	for (size_t i = 0; i < ch->count; i++) {
+		struct client *c = &ch->clients[i];
+		write_client(c);
+		if (lines_waiting(ch, c))
+			(void)read_client(ch, c, READS_PER_TURN);
+	}
+	drop_closed(ch);
+}
+
+bool aero_channel_waiting(const struct aero_channel *ch)
+{
+	return aero_spool_retry_ms(ch->spool) != 0;
+}
+
+size_t aero_channel_unread(const struct aero_channel *ch)
+{
+	size_t unread = 0;
+	for (size_t i = 0; i < ch->count; i++) {
+		const struct client *c = &ch->clients[i];
+		int pending = 0;
+		if (c->carry_lines || (ioctl(c->fd, FIONREAD, &pending) == 0 && pending > 0))
+			unread++;
+	}
+	return unread;
 }
 
 unsigned long aero_channel_errors(const struct aero_channel *ch)

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The longest message accepted, newline excluded. */
@@ -39,6 +40,21 @@ void aero_channel_dispatch(struct aero_channel *channel, const struct pollfd *fd
 
 /* Reads and records what connected clients have sent already (at the end). */
 void aero_channel_drain(struct aero_channel *channel);
+
+/* CLOCK_MONOTONIC milliseconds at which aero_channel_retry has work (records
+ * that wait for room on the disk), or 0 for never. */
+int64_t aero_channel_due_ms(const struct aero_channel *channel);
+
+/* When it is due, tries again to write the records that wait for room, and
+ * then sends their answers and handles what their wait held up. */
+void aero_channel_retry(struct aero_channel *channel);
+
+/* Whether records wait for room on the disk. */
+bool aero_channel_waiting(const struct aero_channel *channel);
+
+/* How many connections still have records that were not read (at the end,
+ * when the disk had no room for them). */
+size_t aero_channel_unread(const struct aero_channel *channel);
 
 /* How many messages were refused. */
 unsigned long aero_channel_errors(const struct aero_channel *channel);

@@ -337,6 +337,11 @@ int64_t aero_console_due_ms(const struct aero_console *c)
 	return aero_console_log_due_ms(c->log);
 }
 
+bool aero_console_waiting(const struct aero_console *c)
+{
+	return aero_console_log_waiting(c->log);
+}
+
 static bool busy(const struct aero_console *c)
 {
 	for (int i = 0; i < 2; i++) {

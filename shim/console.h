@@ -8,6 +8,7 @@
 #include "experiment_spawn.h"
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,8 +38,13 @@ void aero_console_dispatch(struct aero_console *console, const struct pollfd *fd
 /* Records the partial lines that have waited long enough for their newline. */
 void aero_console_expire(struct aero_console *console);
 
-/* CLOCK_MONOTONIC milliseconds at which aero_console_expire has work, or 0 for never. */
+/* CLOCK_MONOTONIC milliseconds at which aero_console_expire has work (a
+ * partial line to record, records that wait for room on the disk to try
+ * again), or 0 for never. */
 int64_t aero_console_due_ms(const struct aero_console *console);
+
+/* Whether records of output.log wait for room on the disk. */
+bool aero_console_waiting(const struct aero_console *console);
 
 /* At the end of the run: passes through and records what is left in the
  * pipes until their writers are gone, as long as the reader of aero-init's

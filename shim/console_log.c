@@ -1,8 +1,8 @@
 #include "console_log.h"
 
-#include "file.h"
-
+#include "appender.h"
 #include "clock.h"
+#include "diskfull.h"
 #include "error.h"
 #include "log.h"
 #include "utf8.h"
@@ -37,14 +37,17 @@ struct partial {
 };
 
 struct aero_console_log {
-	int fd;
-	char *batch; /* records not yet written */
+	struct aero_appender *file; /* output.log; its queue: records the disk had no room for */
+	char *batch;                /* records not yet written */
 	size_t batch_len;
 	struct partial partial[2];
 	char stamp[AERO_UTC_SIZE]; /* the time stamp of the bytes being handled */
 	size_t stamp_len;          /* 0 until the clock is read for them */
-	bool failing;              /* the last write failed, and that was reported */
 	size_t unsynced;           /* bytes written since the last writeback was started */
+	int64_t retry_ms;          /* CLOCK_MONOTONIC: when the queue is tried again; 0: empty */
+	/* Records given up while the disk had no room (the queue was full), since
+	 * that was last said, and in all. */
+	size_t dropped, dropped_bytes;
 };
 
 int aero_console_log_open(struct aero_console_log **out, const char *run_dir)
@@ -57,7 +60,6 @@ int aero_console_log_open(struct aero_console_log **out, const char *run_dir)
 		free(path);
 		return aero_error_set("out of memory");
 	}
-	log->fd = -1;
 	log->batch = malloc(BATCH_SIZE);
 	for (int i = 0; i < 2; i++)
 		log->partial[i].text = malloc(AERO_CONSOLE_LINE_MAX);
@@ -67,36 +69,84 @@ int aero_console_log_open(struct aero_console_log **out, const char *run_dir)
 		return aero_error_set("out of memory");
 	}
 	(void)snprintf(path, path_len, "%s/output.log", run_dir);
-	log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (log->fd < 0) {
-		aero_error_set("cannot open %s: %s", path, strerror(errno));
-		free(path);
+	const int opened = aero_appender_open(&log->file, path);
+	free(path);
+	if (opened < 0) {
 		aero_console_log_close(log);
 		return -1;
 	}
-	free(path);
 	*out = log;
 	return 0;
 }
 
+/* Counts the records (lines) of text, len bytes. */
+static size_t count_records(const char *text, size_t len)
+{
+	size_t records = 0;
+	for (size_t i = 0; i < len; i++)
+		records += text[i] == '\n';
+	return records;
+}
+
+/* The batch cannot wait with the records before it (they fill the queue):
+ * its records are given up and counted. The experiment's output was passed
+ * on all the same, and none of it was ever acknowledged. */
+static void drop_batch(struct aero_console_log *log)
+{
+	log->dropped += count_records(log->batch, log->batch_len);
+	log->dropped_bytes += log->batch_len;
+}
+
+/* The disk has room again: says how much of the output was given up meanwhile. */
+static void report_dropped(struct aero_console_log *log)
+{
+	if (log->dropped == 0)
+		return;
+	char amount[32];
+	aero_log_warn("%zu lines of the experiment's output (%s) were passed on but not recorded "
+	              "in output.log: the disk had no room, and %zu MiB of its output waited "
+	              "already",
+	              log->dropped, aero_diskfull_size(amount, sizeof(amount), log->dropped_bytes),
+	              AERO_DISKFULL_CONSOLE_MAX >> 20);
+	log->dropped = log->dropped_bytes = 0;
+}
+
 int aero_console_log_flush(struct aero_console_log *log)
 {
-	if (log->batch_len == 0)
+	const size_t queued = aero_appender_queued(log->file);
+	if (log->batch_len == 0 && queued == 0)
 		return 0;
-	const int rc = aero_write_all(log->fd, log->batch, log->batch_len);
-	if (rc < 0 && !log->failing)
-		aero_log_warn("cannot write output.log: %s; the experiment's output still passes "
-		              "through, but is not recorded until the file can be written again",
-		              strerror(errno));
-	log->failing = rc < 0;
-	log->unsynced += log->batch_len;
-	log->batch_len = 0;
+	int rc = queued > 0 ? aero_appender_flush(log->file) : 0;
+	if (log->batch_len > 0) {
+		/* Records wait, in order, up to a bound; past it they are given up. */
+		if (rc != 0 &&
+		    aero_appender_queued(log->file) + log->batch_len > AERO_DISKFULL_CONSOLE_MAX) {
+			drop_batch(log);
+		} else {
+			rc = aero_appender_write(log->file, log->batch, log->batch_len);
+			if (rc < 0)
+				drop_batch(log); /* out of memory to keep it */
+		}
+		log->unsynced += log->batch_len;
+		log->batch_len = 0;
+	}
+	if (rc != 0) {
+		aero_diskfull_hit(AERO_DISKFULL_CONSOLE, "output.log",
+		                  aero_appender_error(log->file), aero_appender_queued(log->file));
+		const int64_t now = aero_clock_monotonic_ms();
+		if (log->retry_ms == 0 || now >= log->retry_ms)
+			log->retry_ms = now + AERO_DISKFULL_RETRY_MS;
+		return -1;
+	}
+	log->retry_ms = 0;
+	aero_diskfull_cleared(AERO_DISKFULL_CONSOLE);
+	report_dropped(log);
 	if (log->unsynced >= WRITEBACK_EVERY) {
 		/* Starts writing out what is dirty, without waiting for it. */
-		(void)sync_file_range(log->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		(void)sync_file_range(aero_appender_fd(log->file), 0, 0, SYNC_FILE_RANGE_WRITE);
 		log->unsynced = 0;
 	}
-	return rc;
+	return 0;
 }
 
 /* Appends one record: time stamp, stream ("out+" when the text goes on in the
@@ -202,7 +252,7 @@ void aero_console_log_add(struct aero_console_log *log, enum aero_console_stream
 
 int64_t aero_console_log_due_ms(const struct aero_console_log *log)
 {
-	int64_t due = 0;
+	int64_t due = log->retry_ms;
 	for (int i = 0; i < 2; i++) {
 		const struct partial *p = &log->partial[i];
 		if (p->len > 0 && (due == 0 || p->since_ms + AERO_CONSOLE_PARTIAL_MS < due))
@@ -227,6 +277,11 @@ void aero_console_log_expire(struct aero_console_log *log)
 	}
 }
 
+bool aero_console_log_waiting(const struct aero_console_log *log)
+{
+	return aero_appender_queued(log->file) > 0;
+}
+
 void aero_console_log_end(struct aero_console_log *log, enum aero_console_stream stream)
 {
 	struct partial *p = &log->partial[stream];
@@ -241,13 +296,20 @@ void aero_console_log_close(struct aero_console_log *log)
 {
 	if (log == NULL)
 		return;
-	if (log->fd >= 0) {
+	if (log->file != NULL) {
 		aero_console_log_end(log, AERO_CONSOLE_OUT);
 		aero_console_log_end(log, AERO_CONSOLE_ERR);
 		(void)aero_console_log_flush(log);
-		if (fsync(log->fd) < 0)
+		const size_t unwritten = count_records(aero_appender_queue(log->file),
+		                                       aero_appender_queued(log->file));
+		if (unwritten + log->dropped > 0)
+			aero_log_warn(
+			        "%zu lines of the experiment's output were passed on but could "
+			        "not be recorded in output.log: the disk had no room",
+			        unwritten + log->dropped);
+		if (fsync(aero_appender_fd(log->file)) < 0)
 			aero_log_warn("cannot sync output.log to disk: %s", strerror(errno));
-		close(log->fd);
+		(void)aero_appender_close(log->file);
 	}
 	for (int i = 0; i < 2; i++)
 		free(log->partial[i].text);

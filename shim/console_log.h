@@ -3,6 +3,7 @@
 #ifndef AERO_SHIM_CONSOLE_LOG_H
 #define AERO_SHIM_CONSOLE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,8 @@ int aero_console_log_open(struct aero_console_log **log, const char *run_dir);
 void aero_console_log_add(struct aero_console_log *log, enum aero_console_stream stream,
                           const char *data, size_t len);
 
-/* Milliseconds (CLOCK_MONOTONIC) at which a waiting partial line is due, or 0 when none waits. */
+/* Milliseconds (CLOCK_MONOTONIC) at which a waiting partial line is due, or
+ * records that wait for room are tried again; 0 when nothing waits. */
 int64_t aero_console_log_due_ms(const struct aero_console_log *log);
 
 /* Records, marked as continued, the partial lines that have waited long enough. */
@@ -34,9 +36,13 @@ void aero_console_log_expire(struct aero_console_log *log);
 /* The stream has ended: records its partial line, if any, marked as continued. */
 void aero_console_log_end(struct aero_console_log *log, enum aero_console_stream stream);
 
-/* Writes the records built so far to the file with one write(2). 0, or -1
- * (reported once on stderr until a write succeeds again; the records are lost). */
+/* Writes the records built so far to the file with one write(2), after any
+ * that wait for room on the disk. 0, or -1 when some wait (up to
+ * AERO_DISKFULL_CONSOLE_MAX; more are given up, counted and reported). */
 int aero_console_log_flush(struct aero_console_log *log);
+
+/* Whether records wait for room on the disk. */
+bool aero_console_log_waiting(const struct aero_console_log *log);
 
 /* Ends both streams, writes everything, syncs the file to disk and frees log. */
 void aero_console_log_close(struct aero_console_log *log);

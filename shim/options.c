@@ -517,7 +517,8 @@ void aero_init_options_usage(FILE *out)
 	}
 	fputs("\n"
 	      "Exit status: the experiment's; 125 when aero-init itself fails (bad option,\n"
-	      "cannot start); 126 when COMMAND is not executable; 127 when it is not found.\n"
+	      "cannot start); 126 when COMMAND is not executable; 127 when it is not found;\n"
+	      "74 when the run directory's disk stayed full and not all records were written.\n"
 	      "See aero-init(1).\n",
 	      out);
 }

@@ -13,6 +13,9 @@
 #define AERO_EXIT_INTERNAL 125
 #define AERO_EXIT_NOT_EXECUTABLE 126
 #define AERO_EXIT_NOT_FOUND 127
+/* The experiment ran, but some of its records could not be written to the run
+ * directory (its disk stayed full); none of those was acknowledged. */
+#define AERO_EXIT_UNRECORDED 74
 
 #define AERO_DEFAULT_GRACE_MS 10000L
 #define AERO_DEFAULT_SYSTEM_INTERVAL_MS 10000L

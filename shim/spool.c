@@ -1,36 +1,48 @@
 #include "spool.h"
 
+#include "appender.h"
 #include "canonjson.h"
 #include "clock.h"
+#include "diskfull.h"
 #include "error.h"
 #include "file.h"
 #include "files.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* System samples that wait for room: about an hour's worth at the default
+ * interval; past it, samples are skipped (and counted). */
+#define SYSTEM_WAIT_MAX ((size_t)64 * 1024)
+
 struct aero_spool {
 	char *dir;
-	int metrics_fd;      /* metrics.jsonl, append-only */
-	long long last_step; /* the last row's step; -1 before the first */
+	/* metrics.jsonl, append-only: its queue holds the rows of the batch being
+	 * read, then those the disk had no room for, in order. */
+	struct aero_appender *metrics;
+	struct aero_appender *system; /* system.jsonl, from the first sample */
+	unsigned long system_skipped; /* samples not kept: too many waited */
+	long long last_step;          /* the last row's step; -1 before the first */
 	/* A step in decimal, right-aligned, kept so that the next one is counted
 	 * up in place rather than divided out digit by digit for each row. */
 	char digits[24];
 	size_t digits_len; /* 0 before the first */
 	long long digits_step;
-	char *pending; /* rows queued since the last flush */
-	size_t pending_len, pending_cap;
 	/* `,"_timestamp":T,"_runtime":R` of those rows: read from the clock once
 	 * for them all (they arrived together), empty after a flush. */
 	char times[96];
 	size_t times_len;
 	double started;   /* CLOCK_MONOTONIC at open: _runtime follows no clock setting */
 	cJSON *merged[3]; /* summary, config, run: kept whole, rewritten on change */
+	bool dirty[3];    /* changed, and not yet written: the disk had no room */
+	int64_t retry_ms; /* CLOCK_MONOTONIC when what waits is tried again; 0: nothing waits */
 };
 
 static const char *const merged_files[3] = {"summary.json", "config.json", "run.json"};
@@ -55,49 +67,23 @@ int aero_spool_open(struct aero_spool **out, const char *run_dir)
 	}
 	spool->started = aero_clock_monotonic_seconds();
 	spool->last_step = -1;
+	aero_diskfull_init(run_dir);
 	char *metrics = path_in(spool, "metrics.jsonl");
-	spool->metrics_fd = metrics != NULL
-	                            ? open(metrics, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
-	                            : -1;
-	if (spool->metrics_fd < 0) {
-		if (metrics != NULL)
-			aero_error_set("cannot open %s: %s", metrics, strerror(errno));
+	if (metrics == NULL || aero_appender_open(&spool->metrics, metrics) < 0) {
 		free(metrics);
-		aero_spool_close(spool);
+		(void)aero_spool_close(spool);
 		return -1;
 	}
 	free(metrics);
 	for (int i = 0; i < 3; i++) {
 		spool->merged[i] = cJSON_CreateObject();
 		if (spool->merged[i] == NULL) {
-			aero_spool_close(spool);
+			(void)aero_spool_close(spool);
 			return aero_error_set("out of memory");
 		}
 	}
 	*out = spool;
 	return 0;
-}
-
-/* Makes room for len more bytes in the queue of rows not yet written. */
-static int reserve(struct aero_spool *spool, size_t len)
-{
-	if (spool->pending_len + len <= spool->pending_cap)
-		return 0;
-	size_t cap = spool->pending_cap ? spool->pending_cap : 65536;
-	while (cap < spool->pending_len + len)
-		cap *= 2;
-	char *bigger = realloc(spool->pending, cap);
-	if (bigger == NULL)
-		return aero_error_set("out of memory");
-	spool->pending = bigger;
-	spool->pending_cap = cap;
-	return 0;
-}
-
-static void append(struct aero_spool *spool, const char *text, size_t len)
-{
-	memcpy(spool->pending + spool->pending_len, text, len);
-	spool->pending_len += len;
 }
 
 /* Seconds with microseconds, formatted without floating-point printf. */
@@ -195,30 +181,129 @@ int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long 
 	const char *step_text = spool->digits + sizeof(spool->digits) - step_len;
 	const size_t inner_len = (size_t)(inner_end - inner);
 	static const char head[] = "{\"_step\":";
-	if (reserve(spool, sizeof(head) - 1 + step_len + spool->times_len + 1 + inner_len + 2) < 0)
+	const size_t row_len = sizeof(head) - 1 + step_len + spool->times_len + 1 + inner_len + 2;
+	char *row = aero_appender_reserve(spool->metrics, row_len);
+	if (row == NULL)
 		return -1;
-	append(spool, head, sizeof(head) - 1);
-	append(spool, step_text, step_len);
-	append(spool, spool->times, spool->times_len);
+	char *p = row;
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	memcpy(p, step_text, step_len);
+	p += step_len;
+	memcpy(p, spool->times, spool->times_len);
+	p += spool->times_len;
 	if (inner_len > 0) {
-		append(spool, ",", 1);
-		append(spool, inner, inner_len);
+		*p++ = ',';
+		memcpy(p, inner, inner_len);
+		p += inner_len;
 	}
-	append(spool, "}\n", 2);
+	memcpy(p, "}\n", 2);
+	p += 2;
+	aero_appender_commit(spool->metrics, (size_t)(p - row));
 	spool->last_step = row_step;
+	if (aero_spool_full(spool))
+		aero_diskfull_backpressure(aero_appender_queued(spool->metrics));
 	return 0;
+}
+/* Writes a merged file from its values. 0, or -1 with aero_error set and
+ * errno saying why (ENOMEM: out of memory, anything else: the write). */
+static int write_merged(struct aero_spool *spool, int index)
+{
+	char *text = aero_json_canonical(spool->merged[index]);
+	const size_t len = text != NULL ? strlen(text) : 0;
+	char *line = text != NULL ? realloc(text, len + 2) : NULL;
+	char *path = line != NULL ? path_in(spool, merged_files[index]) : NULL;
+	if (path == NULL) {
+		free(line != NULL ? line : text);
+		errno = ENOMEM;
+		return aero_error_set("out of memory");
+	}
+	memcpy(line + len, "\n", 2);
+	const int rc = aero_file_write_atomic(path, line);
+	const int err = errno;
+	free(path);
+	free(line);
+	errno = err;
+	return rc;
+}
+
+/* No merged file waits any more: says so when none does. */
+static void note_merged_written(const struct aero_spool *spool)
+{
+	if (!spool->dirty[0] && !spool->dirty[1] && !spool->dirty[2])
+		aero_diskfull_cleared(AERO_DISKFULL_MERGED);
+}
+
+/* Writes the merged files that changed while the disk had no room. */
+static void write_dirty(struct aero_spool *spool)
+{
+	for (int i = 0; i < 3; i++)
+		if (spool->dirty[i] && write_merged(spool, i) == 0)
+			spool->dirty[i] = false;
+	note_merged_written(spool);
+}
+
+/* Writes the system samples that waited. */
+static void write_system(struct aero_spool *spool)
+{
+	if (spool->system != NULL && aero_appender_flush(spool->system) == 0)
+		aero_diskfull_cleared(AERO_DISKFULL_SYSTEM);
+}
+
+/* Whether anything waits for room; arms the retry timer when something
+ * does, without pushing back one that is armed already. */
+static bool waiting(struct aero_spool *spool)
+{
+	bool any = aero_appender_queued(spool->metrics) > 0 ||
+	           (spool->system != NULL && aero_appender_queued(spool->system) > 0);
+	for (int i = 0; i < 3; i++)
+		any |= spool->dirty[i];
+	if (!any)
+		spool->retry_ms = 0;
+	else if (spool->retry_ms == 0)
+		spool->retry_ms = aero_clock_monotonic_ms() + AERO_DISKFULL_RETRY_MS;
+	return any;
+}
+
+/* Writes the queued rows, after those that waited, in one write(2). */
+static void write_rows(struct aero_spool *spool)
+{
+	if (aero_appender_flush(spool->metrics) == 0)
+		aero_diskfull_cleared(AERO_DISKFULL_METRICS);
+	else
+		aero_diskfull_hit(AERO_DISKFULL_METRICS, "metrics.jsonl",
+		                  aero_appender_error(spool->metrics),
+		                  aero_appender_queued(spool->metrics));
 }
 
 int aero_spool_flush(struct aero_spool *spool)
 {
 	spool->times_len = 0; /* the next batch reads the clock again */
-	if (spool->pending_len == 0)
+	write_rows(spool);
+	return waiting(spool) ? 1 : 0;
+}
+
+bool aero_spool_full(const struct aero_spool *spool)
+{
+	return aero_appender_queued(spool->metrics) >= AERO_DISKFULL_RECORDS_MAX;
+}
+
+int64_t aero_spool_retry_ms(const struct aero_spool *spool)
+{
+	return spool->retry_ms;
+}
+
+int aero_spool_retry(struct aero_spool *spool)
+{
+	if (spool->retry_ms == 0)
 		return 0;
-	const int rc = aero_write_all(spool->metrics_fd, spool->pending, spool->pending_len) < 0
-	                       ? aero_error_set("cannot write metrics.jsonl: %s", strerror(errno))
-	                       : 0;
-	spool->pending_len = 0;
-	return rc;
+	if (aero_clock_monotonic_ms() < spool->retry_ms)
+		return 1;
+	spool->retry_ms = 0;
+	write_rows(spool);
+	write_dirty(spool);
+	write_system(spool);
+	return waiting(spool) ? 1 : 0;
 }
 
 int aero_spool_system(struct aero_spool *spool, cJSON *row)
@@ -227,23 +312,33 @@ int aero_spool_system(struct aero_spool *spool, cJSON *row)
 	if (cJSON_AddNumberToObject(row, "_timestamp", now) == NULL ||
 	    cJSON_AddNumberToObject(row, "_runtime", runtime_seconds(spool)) == NULL)
 		return aero_error_set("out of memory");
+	if (spool->system == NULL) {
+		char *path = path_in(spool, "system.jsonl");
+		const int rc = path != NULL ? aero_appender_open(&spool->system, path) : -1;
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	if (aero_appender_queued(spool->system) >= SYSTEM_WAIT_MAX) {
+		spool->system_skipped++; /* nobody waits for a sample: skip it rather than block */
+		return 0;
+	}
 	char *text = aero_json_canonical(row);
 	if (text == NULL)
 		return -1;
-	char *path = path_in(spool, "system.jsonl");
-	const int fd =
-	        path != NULL ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
-	int rc = fd >= 0 ? 0 : aero_error_set("cannot open system.jsonl: %s", strerror(errno));
-	if (rc == 0) {
-		const size_t len = strlen(text);
-		text[len] = '\n'; /* one write, one line */
-		if (aero_write_all(fd, text, len + 1) < 0)
-			rc = aero_error_set("cannot write system.jsonl: %s", strerror(errno));
-		close(fd);
-	}
-	free(path);
+	const size_t len = strlen(text);
+	text[len] = '\n'; /* one write, one line */
+	const int rc = aero_appender_write(spool->system, text, len + 1);
 	free(text);
-	return rc;
+	if (rc > 0) {
+		aero_diskfull_hit(AERO_DISKFULL_SYSTEM, "system.jsonl",
+		                  aero_appender_error(spool->system),
+		                  aero_appender_queued(spool->system));
+		(void)waiting(spool);
+	} else if (rc == 0) {
+		aero_diskfull_cleared(AERO_DISKFULL_SYSTEM);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *data)
@@ -266,37 +361,107 @@ int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *da
 			return aero_error_set("out of memory");
 		}
 	}
-	char *text = aero_json_canonical(spool->merged[index]);
-	char *path = text != NULL ? path_in(spool, file) : NULL;
-	int rc = path != NULL ? 0 : -1;
-	if (rc == 0) {
-		const size_t len = strlen(text);
-		char *line = realloc(text, len + 2);
-		if (line == NULL) {
-			rc = aero_error_set("out of memory");
-		} else {
-			text = line;
-			memcpy(text + len, "\n", 2);
-			rc = aero_file_write_atomic(path, text);
-		}
+	/* A file that cannot be written now keeps its previous version and is
+	 * written, with every change since, once there is room; whoever sent the
+	 * change is not told it is recorded until then. */
+	if (write_merged(spool, index) < 0) {
+		if (errno == ENOMEM)
+			return -1;
+		spool->dirty[index] = true;
+		aero_diskfull_hit(AERO_DISKFULL_MERGED, file, errno, 0);
+		(void)waiting(spool);
+		return 0;
 	}
-	free(path);
-	free(text);
-	return rc;
+	spool->dirty[index] = false;
+	note_merged_written(spool);
+	return 0;
 }
 
-void aero_spool_close(struct aero_spool *spool)
+/* Counts the lines of text (len bytes). */
+static size_t count_lines(const char *text, size_t len)
+{
+	size_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	return lines;
+}
+
+/* The step of the row that rows (len bytes) start with, or -1. */
+static long long first_step(const char *rows, size_t len)
+{
+	static const char head[] = "{\"_step\":";
+	if (len < sizeof(head) || memcmp(rows, head, sizeof(head) - 1) != 0)
+		return -1;
+	long long step = 0;
+	for (size_t i = sizeof(head) - 1; i < len && rows[i] >= '0' && rows[i] <= '9'; i++)
+		step = step * 10 + (rows[i] - '0'); /* at most 9e15, a row's step */
+	return step;
+}
+
+/* Says which records could not be written in the end; whether any. */
+static bool report_unwritten(const struct aero_spool *spool, const char *rows, size_t rows_len)
+{
+	char what[512] = "";
+	size_t used = 0;
+	const size_t count = count_lines(rows, rows_len);
+	if (count > 0) {
+		const long long first = first_step(rows, rows_len);
+		int n;
+		if (first < 0)
+			n = snprintf(what, sizeof(what), "%zu rows of metrics.jsonl", count);
+		else if (count == 1)
+			n = snprintf(what, sizeof(what), "1 row of metrics.jsonl (step %lld)",
+			             first);
+		else
+			n = snprintf(what, sizeof(what),
+			             "%zu rows of metrics.jsonl (steps %lld to %lld)", count, first,
+			             spool->last_step);
+		used = n > 0 ? (size_t)n : 0;
+	}
+	static const char *const changes[3] = {"the latest summary.json", "the latest config.json",
+	                                       "the latest run.json (tags, notes, the outcome)"};
+	for (int i = 0; i < 3; i++) {
+		if (!spool->dirty[i] || used >= sizeof(what))
+			continue;
+		const int n = snprintf(what + used, sizeof(what) - used, "%s%s",
+		                       used > 0 ? ", " : "", changes[i]);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (used == 0)
+		return false;
+	aero_log_error("could not write to the run directory %s, whose disk has no room: %s; "
+	               "none of these was acknowledged, so everything the experiment was told is "
+	               "recorded is on disk",
+	               spool->dir, what);
+	return true;
+}
+
+int aero_spool_close(struct aero_spool *spool)
 {
 	if (spool == NULL)
-		return;
-	if (spool->metrics_fd >= 0) {
-		(void)aero_spool_flush(spool);
-		(void)fsync(spool->metrics_fd);
-		close(spool->metrics_fd);
+		return 0;
+	bool unwritten = false;
+	if (spool->metrics != NULL) {
+		spool->retry_ms = 1; /* a last try of everything that waits, now */
+		(void)aero_spool_retry(spool);
+		unwritten = report_unwritten(spool, aero_appender_queue(spool->metrics),
+		                             aero_appender_queued(spool->metrics));
+		(void)aero_appender_close(spool->metrics);
+	}
+	if (spool->system != NULL) {
+		const size_t samples = count_lines(aero_appender_queue(spool->system),
+		                                   aero_appender_queued(spool->system)) +
+		                       spool->system_skipped;
+		if (samples > 0)
+			aero_log_warn(
+			        "%zu system samples could not be written to system.jsonl: the "
+			        "disk under %s had no room",
+			        samples, spool->dir);
+		(void)aero_appender_close(spool->system);
 	}
 	for (int i = 0; i < 3; i++)
 		cJSON_Delete(spool->merged[i]);
-	free(spool->pending);
 	free(spool->dir);
 	free(spool);
+	return unwritten ? 1 : 0;
 }

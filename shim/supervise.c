@@ -17,6 +17,7 @@
 #include "log.h"
 #include "prepare.h"
 #include "privileges.h"
+#include "room_wait.h"
 #include "signame.h"
 #include "spool.h"
 #include "sysmetrics.h"
@@ -307,12 +308,24 @@ static void sample_system(struct supervisor *s)
 	cJSON_Delete(row);
 }
 
+/* The poll timeout (-1: none) shortened to wake at due_ms (CLOCK_MONOTONIC; 0: never). */
+static int wake_by(int timeout, int64_t due_ms)
+{
+	if (due_ms == 0)
+		return timeout;
+	const int64_t left = due_ms - aero_clock_monotonic_ms();
+	const int wait = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
+	return timeout < 0 || wait < timeout ? wait : timeout;
+}
+
 /* Waits for the next signal, record, sample or the end of the grace period. */
 static void wait_for_event(struct supervisor *s)
 {
 	sample_system(s);
 	if (s->console != NULL)
 		aero_console_expire(s->console);
+	if (s->channel != NULL)
+		aero_channel_retry(s->channel); /* records that wait for room on the disk */
 	int timeout = -1;
 	if (s->next_sample_ms != 0) {
 		const int64_t left = s->next_sample_ms - aero_clock_monotonic_ms();
@@ -328,12 +341,10 @@ static void wait_for_event(struct supervisor *s)
 		if (timeout < 0 || left < timeout)
 			timeout = left > INT32_MAX ? INT32_MAX : (int)left;
 	}
-	if (s->console != NULL && aero_console_due_ms(s->console) != 0) {
-		const int64_t left = aero_console_due_ms(s->console) - aero_clock_monotonic_ms();
-		const int wait = left < 0 ? 0 : (left > INT32_MAX ? INT32_MAX : (int)left);
-		if (timeout < 0 || wait < timeout)
-			timeout = wait;
-	}
+	if (s->console != NULL)
+		timeout = wake_by(timeout, aero_console_due_ms(s->console));
+	if (s->channel != NULL)
+		timeout = wake_by(timeout, aero_channel_due_ms(s->channel));
 	struct pollfd fds[POLL_MAX];
 	fds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
 	size_t count = 1;
@@ -388,6 +399,20 @@ static void record_outcome(struct supervisor *s, int status)
 	cJSON_Delete(outcome);
 }
 
+/* Some of the experiment's records could not be written (said above, which):
+ * aero-init's exit status says so instead of the experiment's. */
+static int unrecorded(int status, size_t unread)
+{
+	if (unread > 0)
+		aero_log_error("%zu connections still held records that could not be read for lack "
+		               "of room on the disk; none of them was acknowledged",
+		               unread);
+	aero_log_error("exiting with status %d instead of the experiment's %d: not all of its "
+	               "records could be written to the run directory (see above)",
+	               AERO_EXIT_UNRECORDED, status);
+	return AERO_EXIT_UNRECORDED;
+}
+
 /* The channel's socket where the experiment's user can reach it, and its own. */
 static struct aero_channel_peer channel_peer(const struct aero_init_options *opts,
                                              const struct aero_privileges *p)
@@ -422,7 +447,7 @@ static int supervise_run(const struct aero_init_options *opts,
 	     aero_channel_open(&s.channel, opts->run_dir, s.spool, &peer) < 0)) {
 		aero_log_error("cannot open the run's records, so it is not started: %s",
 		               aero_error_last());
-		aero_spool_close(s.spool);
+		(void)aero_spool_close(s.spool);
 		return AERO_EXIT_INTERNAL;
 	}
 	if (s.spool != NULL && opts->system_interval_ms > 0) {
@@ -435,7 +460,7 @@ static int supervise_run(const struct aero_init_options *opts,
 		               "or run with --console=off",
 		               aero_error_last());
 		aero_channel_close(s.channel);
-		aero_spool_close(s.spool);
+		(void)aero_spool_close(s.spool);
 		return AERO_EXIT_INTERNAL;
 	}
 
@@ -456,7 +481,7 @@ static int supervise_run(const struct aero_init_options *opts,
 			        aero_error_last());
 			aero_console_close(s.console);
 			aero_channel_close(s.channel);
-			aero_spool_close(s.spool);
+			(void)aero_spool_close(s.spool);
 			return AERO_EXIT_INTERNAL;
 		}
 	}
@@ -471,7 +496,7 @@ static int supervise_run(const struct aero_init_options *opts,
 		/* The run failed to start: the trackers are told so. */
 		if (s.spool != NULL)
 			record_outcome(&s, spawn_status);
-		aero_spool_close(s.spool);
+		(void)aero_spool_close(s.spool);
 		(void)aero_courier_finish(s.courier, opts->tracker_timeout_ms);
 		return spawn_status;
 	}
@@ -489,23 +514,28 @@ static int supervise_run(const struct aero_init_options *opts,
 	while (!s.done)
 		wait_for_event(&s);
 
-	if (s.console != NULL) {
-		/* The experiment's last words, at least a second even with --grace 0. */
-		aero_console_finish(s.console, opts->grace_ms > 1000 ? opts->grace_ms : 1000);
-		aero_console_close(s.console);
-	}
-
-	if (s.channel != NULL) {
+	/* The experiment's last words, and what waits for room on the disk: at
+	 * least a second each, even with --grace 0. */
+	const long patience = opts->grace_ms > 1000 ? opts->grace_ms : 1000;
+	if (s.console != NULL)
+		aero_console_finish(s.console, patience);
+	if (s.channel != NULL)
 		aero_channel_drain(s.channel);
+	int status = aero_exit_status(opts, s.child_status);
+	if (s.spool != NULL)
+		record_outcome(&s, status);
+	aero_room_wait(s.channel, s.console, s.signal_fd, patience);
+	aero_console_close(s.console);
+	size_t unread = 0;
+	if (s.channel != NULL) {
+		unread = aero_channel_unread(s.channel);
 		if (aero_channel_errors(s.channel) > 0)
 			aero_log_warn("%lu records from the experiment were refused (see above)",
 			              aero_channel_errors(s.channel));
 		aero_channel_close(s.channel);
 	}
-	const int status = aero_exit_status(opts, s.child_status);
-	if (s.spool != NULL)
-		record_outcome(&s, status);
-	aero_spool_close(s.spool);
+	if (aero_spool_close(s.spool) != 0 || unread > 0)
+		status = unrecorded(status, unread);
 	if (s.courier != NULL && aero_courier_finish(s.courier, opts->tracker_timeout_ms) > 0)
 		aero_log_debug("some trackers did not get everything (see above)");
 	close(s.signal_fd);

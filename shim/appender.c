@@ -1,0 +1,180 @@
+#include "appender.h"
+
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A queue that grew past this (it held a full disk's worth of lines) is
+ * given back once it is empty again. */
+#define QUEUE_KEEP ((size_t)1024 * 1024)
+#define QUEUE_FIRST ((size_t)64 * 1024)
+
+struct aero_appender {
+	int fd;
+	char *queue; /* lines not yet in the file, oldest first */
+	size_t len, cap;
+	int error; /* errno of the last failed write, 0 after a complete flush */
+};
+
+int aero_appender_open(struct aero_appender **out, const char *path)
+{
+	struct aero_appender *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return aero_error_set("out of memory");
+	a->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (a->fd < 0) {
+		aero_error_set("cannot open %s: %s", path, strerror(errno));
+		free(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+char *aero_appender_reserve(struct aero_appender *a, size_t len)
+{
+	if (len > SIZE_MAX / 2 - a->len) {
+		aero_error_set("out of memory");
+		return NULL;
+	}
+	if (a->len + len > a->cap) {
+		size_t cap = a->cap > 0 ? a->cap : QUEUE_FIRST;
+		while (cap < a->len + len)
+			cap *= 2;
+		char *bigger = realloc(a->queue, cap);
+		if (bigger == NULL) {
+			aero_error_set("out of memory");
+			return NULL;
+		}
+		a->queue = bigger;
+		a->cap = cap;
+	}
+	return a->queue + a->len;
+}
+
+void aero_appender_commit(struct aero_appender *a, size_t len)
+{
+	a->len += len;
+}
+
+/* Writes data as far as the disk takes it; how many bytes went, with
+ * a->error set when not all of them did. */
+static size_t write_some(struct aero_appender *a, const char *data, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		const ssize_t n = write(a->fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			a->error = n < 0 ? errno : ENOSPC;
+			return done;
+		}
+		done += (size_t)n;
+	}
+	a->error = 0;
+	return done;
+}
+
+/* A write stopped inside a line (a full disk takes what fits): the part of
+ * that line that went is cut off the file again, so that no reader sees half
+ * a line, and is written again with the rest of it. Returns how many of the
+ * done bytes (of data) are whole lines in the file now. */
+static size_t keep_whole_lines(struct aero_appender *a, const char *data, size_t done)
+{
+	size_t whole = done;
+	while (whole > 0 && data[whole - 1] != '\n')
+		whole--;
+	if (whole == done)
+		return done;
+	struct stat st;
+	const off_t torn = (off_t)(done - whole);
+	if (fstat(a->fd, &st) == 0 && st.st_size >= torn &&
+	    ftruncate(a->fd, st.st_size - torn) == 0)
+		return whole;
+	return done; /* the line stays torn until its rest is written */
+}
+
+/* Drops the first n bytes of the queue, and gives a big empty queue back. */
+static void consume(struct aero_appender *a, size_t n)
+{
+	if (n < a->len)
+		memmove(a->queue, a->queue + n, a->len - n);
+	a->len -= n;
+	if (a->len == 0 && a->cap > QUEUE_KEEP) {
+		free(a->queue);
+		a->queue = NULL;
+		a->cap = 0;
+	}
+}
+
+int aero_appender_flush(struct aero_appender *a)
+{
+	if (a->len == 0) {
+		a->error = 0;
+		return 0;
+	}
+	const size_t done = write_some(a, a->queue, a->len);
+	const size_t kept = done == a->len ? done : keep_whole_lines(a, a->queue, done);
+	consume(a, kept);
+	return a->len == 0 ? 0 : 1;
+}
+
+int aero_appender_write(struct aero_appender *a, const char *data, size_t len)
+{
+	if (len == 0)
+		return aero_appender_flush(a);
+	if (a->len == 0) {
+		const size_t done = write_some(a, data, len);
+		if (done == len)
+			return 0;
+		const size_t kept = keep_whole_lines(a, data, done);
+		data += kept;
+		len -= kept;
+	}
+	char *room = aero_appender_reserve(a, len);
+	if (room == NULL)
+		return -1;
+	memcpy(room, data, len);
+	aero_appender_commit(a, len);
+	return aero_appender_flush(a);
+}
+
+size_t aero_appender_queued(const struct aero_appender *a)
+{
+	return a->len;
+}
+
+const char *aero_appender_queue(const struct aero_appender *a)
+{
+	return a->queue;
+}
+
+int aero_appender_error(const struct aero_appender *a)
+{
+	return a->error;
+}
+
+int aero_appender_fd(const struct aero_appender *a)
+{
+	return a->fd;
+}
+
+size_t aero_appender_close(struct aero_appender *a)
+{
+	if (a == NULL)
+		return 0;
+	(void)aero_appender_flush(a);
+	const size_t lost = a->len;
+	(void)fsync(a->fd);
+	close(a->fd);
+	free(a->queue);
+	free(a);
+	return lost;
+}
