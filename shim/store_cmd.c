@@ -187,7 +187,7 @@ static int cmd_has(struct store_cmd *cmd, const struct aero_store_progress *prog
 	size_t n = 0;
 	while (cmd->args[n] != NULL)
 		n++;
-	bool *found = calloc(n, sizeof(*found));
+	bool *found = calloc(n + 1, sizeof(*found));
 	if (found == NULL)
 		return aero_error_set("out of memory");
 	int rc = aero_store_exists(cmd->store, (const char *const *)cmd->args, n, found);
@@ -284,8 +284,8 @@ static const struct subcommand {
 	int min_args, max_args; /* after URL */
 	int (*run)(struct store_cmd *cmd, const struct aero_store_progress *progress);
 } subcommands[] = {
-        {"put", 2, 2, cmd_put}, {"get", 2, 2, cmd_get}, {"head", 1, 1, cmd_head},
-        {"ls", 0, 1, cmd_ls},   {"cat", 1, 1, cmd_cat}, {"rm", 1, 1, cmd_rm},
+        {"put", 2, 2, cmd_put},       {"get", 2, 2, cmd_get}, {"head", 1, 1, cmd_head},
+        {"ls", 0, 1, cmd_ls},         {"cat", 1, 1, cmd_cat}, {"rm", 1, 1, cmd_rm},
         {"has", 1, INT_MAX, cmd_has},
 };
 

@@ -61,12 +61,14 @@ struct put {
 	struct aero_scan scan;
 	struct aero_artifact_manifest manifest;
 	struct aero_progress progress;
-	struct file_id *ids;       /* per file */
-	struct small_file *small;  /* the files under DIRECT_MIN, by digest */
+	struct file_id *ids; /* per file */
+	/* The files under DIRECT_MIN by digest, their distinct objects, and
+	 * which of those the store lacks. */
+	struct small_file *small;
 	size_t nsmall;
-	struct object *objects;    /* their distinct objects */
+	struct object *objects;
 	size_t nobjects;
-	size_t *missing;           /* the objects the store lacks */
+	size_t *missing;
 	size_t nmissing;
 	_Atomic uint64_t sent_objects, sent_bytes, kept_objects, hashed, indexed;
 };
@@ -159,7 +161,7 @@ static void file_done(struct put *p, size_t i)
 	aero_progress_file_done(&p->progress);
 }
 
-/* Opens file i for reading; fd, or -1 with its status in *rc. */
+/* Opens the file for reading: fd and *st, or -1 with its status in *rc. */
 static int open_file(const struct aero_scan_file *sf, struct stat *st, int *rc)
 {
 	const int fd = open(sf->path, O_RDONLY | O_CLOEXEC);
@@ -204,7 +206,8 @@ static int hash_one(void *ctx, struct aero_store *store, size_t i)
 
 static int compare_small(const void *a, const void *b)
 {
-	return strcmp(((const struct small_file *)a)->sha256, ((const struct small_file *)b)->sha256);
+	return strcmp(((const struct small_file *)a)->sha256,
+	              ((const struct small_file *)b)->sha256);
 }
 
 /* The distinct objects of the small files. */
@@ -217,8 +220,8 @@ static int collect_objects(struct put *p)
 		return aero_artifact_fail(AERO_ARTIFACT_INTERNAL, "out of memory");
 	for (size_t i = 0; i < p->scan.count; i++)
 		if (p->manifest.files[i].size < DIRECT_MIN)
-			p->small[p->nsmall++] =
-			        (struct small_file){.sha256 = p->manifest.files[i].sha256, .file = i};
+			p->small[p->nsmall++] = (struct small_file){
+			        .sha256 = p->manifest.files[i].sha256, .file = i};
 	if (p->nsmall > 0)
 		qsort(p->small, p->nsmall, sizeof(*p->small), compare_small);
 	for (size_t j = 0; j < p->nsmall; j++) {
@@ -246,19 +249,20 @@ static int find_missing(struct put *p)
 {
 	const char **keys = calloc(p->nobjects + 1, sizeof(*keys));
 	bool *found = calloc(p->nobjects + 1, sizeof(*found));
-	int rc = 0;
 	if (keys == NULL || found == NULL) {
-		rc = aero_artifact_fail(AERO_ARTIFACT_INTERNAL, "out of memory");
-	} else {
-		for (size_t k = 0; k < p->nobjects; k++)
-			keys[k] = p->objects[k].key;
-		const int src = aero_store_exists(p->store, keys, p->nobjects, found);
-		if (src != AERO_STORE_OK) {
-			rc = aero_artifact_status_of_store(src);
-			aero_error_set("cannot look for objects in %s: %s", p->url, aero_error_last());
-			if (rc == AERO_ARTIFACT_UNKNOWN)
-				rc = AERO_ARTIFACT_STORE;
-		}
+		free(keys);
+		free(found);
+		return aero_artifact_fail(AERO_ARTIFACT_INTERNAL, "out of memory");
+	}
+	for (size_t k = 0; k < p->nobjects; k++)
+		keys[k] = p->objects[k].key;
+	const int src = aero_store_exists(p->store, keys, p->nobjects, found);
+	int rc = 0;
+	if (src != AERO_STORE_OK) {
+		rc = aero_artifact_status_of_store(src);
+		aero_error_set("cannot look for objects in %s: %s", p->url, aero_error_last());
+		if (rc == AERO_ARTIFACT_UNKNOWN)
+			rc = AERO_ARTIFACT_STORE;
 	}
 	for (size_t k = 0; rc == 0 && k < p->nobjects; k++) {
 		if (!found[k]) {

@@ -214,7 +214,7 @@ static int probe_listed(void *ctx, const char *key, uint64_t size)
 	if (p->next == p->n)
 		return PROBE_DONE;
 	const size_t len = strlen(key) + 1;
-	if (len > p->last_cap) {
+	if (p->last == NULL || len > p->last_cap) {
 		char *last = realloc(p->last, len);
 		if (last == NULL) {
 			aero_error_set("out of memory");
@@ -278,9 +278,11 @@ int aero_s3_exists(void *state, const char *const *keys, size_t n, bool *found)
 	struct probe p = {.s3 = state, .n = n, .found = found};
 	if (n == 0)
 		return AERO_STORE_OK;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		found[i] = false;
 		if (aero_s3_key_check(keys[i]) != AERO_STORE_OK)
 			return AERO_STORE_ERROR;
+	}
 	p.keys = calloc(n, sizeof(*p.keys));
 	if (p.keys == NULL) {
 		aero_error_set("out of memory");
