@@ -53,6 +53,11 @@ struct object {
 	size_t first, count;
 };
 
+/* An object the store lacks, and the file it is sent from. */
+struct missing {
+	size_t object, file;
+};
+
 struct put {
 	const struct aero_artifact_put_request *req;
 	char *url, *cache_dir;
@@ -68,7 +73,7 @@ struct put {
 	size_t nsmall;
 	struct object *objects;
 	size_t nobjects;
-	size_t *missing;
+	struct missing *missing;
 	size_t nmissing;
 	_Atomic uint64_t sent_objects, sent_bytes, kept_objects, hashed, indexed;
 };
@@ -244,6 +249,12 @@ static void object_done(struct put *p, const struct object *o)
 		file_done(p, p->small[j].file);
 }
 
+static int compare_missing(const void *a, const void *b)
+{
+	const size_t x = ((const struct missing *)a)->file, y = ((const struct missing *)b)->file;
+	return (x > y) - (x < y);
+}
+
 /* Asks the store which objects of the small files it has already. */
 static int find_missing(struct put *p)
 {
@@ -266,7 +277,8 @@ static int find_missing(struct put *p)
 	}
 	for (size_t k = 0; rc == 0 && k < p->nobjects; k++) {
 		if (!found[k]) {
-			p->missing[p->nmissing++] = k;
+			p->missing[p->nmissing++] = (struct missing){
+			        .object = k, .file = p->small[p->objects[k].first].file};
 			continue;
 		}
 		atomic_fetch_add(&p->kept_objects, 1);
@@ -274,6 +286,10 @@ static int find_missing(struct put *p)
 	}
 	free(keys);
 	free(found);
+	/* In the files' order, not the digests': parallel sends then go to many
+	 * shards (directories of a file:// store, prefixes of S3) at once. */
+	if (p->nmissing > 1)
+		qsort(p->missing, p->nmissing, sizeof(*p->missing), compare_missing);
 	return rc;
 }
 
@@ -281,8 +297,8 @@ static int find_missing(struct put *p)
 static int send_one(void *ctx, struct aero_store *store, size_t k)
 {
 	struct put *p = ctx;
-	const struct object *o = &p->objects[p->missing[k]];
-	const size_t i = p->small[o->first].file;
+	const struct object *o = &p->objects[p->missing[k].object];
+	const size_t i = p->missing[k].file;
 	const struct aero_scan_file *sf = &p->scan.files[i];
 	struct stat st;
 	int rc = 0;
