@@ -10,12 +10,13 @@ threshold, 8 MiB parts, 8 at once; the aws CLI: 8 MiB, 8 MiB, 10). moto is
 one Python process, so these ratios say how the clients compare on the same
 server, not what S3 itself would do.
 
-Then many small files (10,000 of 1-8 KiB; 2,000 with BENCH_QUICK=1), once:
+Then many small files (10,000 of 1-8 KiB; 2,000 with BENCH_QUICK=1):
 `aero-init artifact put` and a fresh `get` of them as one artifact (objects,
 manifest and version record, eight transfers at a time) against `aws s3 sync`
-up and down, on the same server.
+up and down, on the same server, each to a prefix of its own; once, or in
+ROUNDS interleaved rounds with --small (which skips the big file).
 
-Usage: bench/store.py [AERO_INIT] [ROUNDS]"""
+Usage: bench/store.py [--small] [AERO_INIT] [ROUNDS]"""
 import hashlib
 import os
 import shutil
@@ -62,7 +63,7 @@ def timed(cmd, env):
     return took
 
 
-def small_files(aero_init, server, work, env):
+def small_files(aero_init, server, work, env, rounds=1):
     count = 2000 if os.environ.get("BENCH_QUICK") == "1" else 10000
     src = os.path.join(work, "small")
     os.makedirs(src)
@@ -71,25 +72,37 @@ def small_files(aero_init, server, work, env):
         os.makedirs(sub, exist_ok=True)
         with open(os.path.join(sub, "f%05d" % i), "wb") as f:
             f.write(os.urandom(1024 + (i * 7919) % 7168))
-    art_env = dict(env, AERO_STORE="s3://%s/art" % BUCKET,
-                   AERO_CACHE_DIR=os.path.join(work, "cache"))
     sync = ["aws", "--endpoint-url", server.endpoint, "s3", "sync", "--only-show-errors"]
-    ours_put = timed([aero_init, "artifact", "put", "-q", "small", src], art_env)
-    aws_put = timed(sync + [src, "s3://%s/sync" % BUCKET], env)
-    ours_get = timed([aero_init, "artifact", "get", "-q", "small", os.path.join(work, "o1")],
-                     art_env)
-    aws_get = timed(sync + ["s3://%s/sync" % BUCKET, os.path.join(work, "o2")], env)
-    for name in ("o1", "o2"):
-        got = sum(len(files) for _, _, files in os.walk(os.path.join(work, name)))
-        assert got == count, "%s holds %d files, not %d" % (name, got, count)
-    print("bench/store: %d small files: put %.2f, get %.2f (ours/aws s3 sync time; "
-          "ours %.1f s and %.1f s)" % (count, ours_put / aws_put, ours_get / aws_get,
-                                       ours_put, ours_get))
+    put_ratios, get_ratios = [], []
+    for r in range(rounds):
+        # A store, a cache and an aws prefix of its own each round: both start empty.
+        art_env = dict(env, AERO_STORE="s3://%s/art%d" % (BUCKET, r),
+                       AERO_CACHE_DIR=os.path.join(work, "cache%d" % r))
+        dests = [os.path.join(work, "o%d-%d" % (r, n)) for n in (1, 2)]
+        ours_put = timed([aero_init, "artifact", "put", "-q", "small", src], art_env)
+        aws_put = timed(sync + [src, "s3://%s/sync%d" % (BUCKET, r)], env)
+        ours_get = timed([aero_init, "artifact", "get", "-q", "small", dests[0]], art_env)
+        aws_get = timed(sync + ["s3://%s/sync%d" % (BUCKET, r), dests[1]], env)
+        for dest in dests:
+            got = sum(len(files) for _, _, files in os.walk(dest))
+            assert got == count, "%s holds %d files, not %d" % (dest, got, count)
+            shutil.rmtree(dest, ignore_errors=True)
+        put_ratios.append(ours_put / aws_put)
+        get_ratios.append(ours_get / aws_get)
+        print("bench/store: %d small files: put %.2f, get %.2f (ours/aws s3 sync time; "
+              "ours %.1f s and %.1f s, aws %.1f s and %.1f s)"
+              % (count, put_ratios[-1], get_ratios[-1], ours_put, ours_get, aws_put, aws_get))
+    if rounds > 1:
+        print("bench/store: small files, median ours/aws s3 sync time: put %.2f, get %.2f"
+              % (statistics.median(put_ratios), statistics.median(get_ratios)))
 
 
 def main():
-    aero_init = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/static/aero-init")
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    args = sys.argv[1:]
+    small_only = "--small" in args
+    args = [a for a in args if a != "--small"]
+    aero_init = os.path.abspath(args[0] if args else "build/static/aero-init")
+    rounds = int(args[1]) if len(args) > 1 else 3
     size = (256 if os.environ.get("BENCH_QUICK") == "1" else 1024) << 20
     missing = missing_programs()
     if missing:
@@ -101,11 +114,14 @@ def main():
     try:
         server.wait_ready()
         server.aws("s3", "mb", "s3://" + BUCKET)
-        src = os.path.join(work, "data")
-        want = make_file(src, size)
         env = base_env(work)
         env.update({"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "testing",
                     "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"})
+        if small_only:
+            small_files(aero_init, server, work, env, rounds)
+            return
+        src = os.path.join(work, "data")
+        want = make_file(src, size)
         aws = ["aws", "--endpoint-url", server.endpoint, "s3", "cp", "--only-show-errors"]
         url = "s3://" + BUCKET
         print("bench/store: %d MiB, put and get, aero-init store vs aws s3 cp, moto_server, "

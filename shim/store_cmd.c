@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static void usage(FILE *out)
 	      "       aero-init store get URL KEY FILE [--offset N --if-match ETAG]\n"
 	      "       aero-init store head URL KEY\n"
 	      "       aero-init store ls URL [PREFIX]\n"
+	      "       aero-init store has URL KEY...\n"
 	      "       aero-init store cat URL KEY\n"
 	      "       aero-init store rm URL KEY\n"
 	      "\n"
@@ -51,6 +53,8 @@ static void usage(FILE *out)
 	      "        still the one with that ETag (from head)\n"
 	      "  head  print {\"size\":...,\"etag\":\"...\"}\n"
 	      "  ls    print \"SIZE KEY\" for each key starting with PREFIX, in byte order\n"
+	      "  has   print each KEY the store has, in the order given (status 1 when\n"
+	      "        one is missing); many keys cost few requests\n"
 	      "  cat   write the object to standard output\n"
 	      "  rm    remove KEY\n"
 	      "  -v, --verbose  say on stderr how many bytes moved, and how fast\n"
@@ -178,6 +182,35 @@ static int cmd_ls(struct store_cmd *cmd, const struct aero_store_progress *progr
 	return rc;
 }
 
+static int cmd_has(struct store_cmd *cmd, const struct aero_store_progress *progress)
+{
+	(void)progress;
+	size_t n = 0;
+	while (cmd->args[n] != NULL)
+		n++;
+	bool *found = calloc(n + 1, sizeof(*found));
+	if (found == NULL)
+		return aero_error_set("out of memory");
+	int rc = aero_store_exists(cmd->store, (const char *const *)cmd->args, n, found);
+	size_t missing = 0;
+	for (size_t i = 0; rc == AERO_STORE_OK && i < n; i++) {
+		if (!found[i])
+			missing++;
+		else if (printf("%s\n", cmd->args[i]) < 0)
+			rc = aero_error_set("cannot write to standard output: %s", strerror(errno));
+	}
+	if (rc == AERO_STORE_OK && missing > 0) {
+		if (n == 1)
+			aero_error_set("%s is not in %s", cmd->args[0], aero_store_url(cmd->store));
+		else
+			aero_error_set("%zu of the %zu keys %s not in %s", missing, n,
+			               missing == 1 ? "is" : "are", aero_store_url(cmd->store));
+		rc = AERO_STORE_NOT_FOUND;
+	}
+	free(found);
+	return rc;
+}
+
 /* A nameless temporary file: the object goes there (with pwrite, in any
  * order), then to standard output, which may be a pipe. */
 static int temp_file(void)
@@ -252,8 +285,9 @@ static const struct subcommand {
 	int min_args, max_args; /* after URL */
 	int (*run)(struct store_cmd *cmd, const struct aero_store_progress *progress);
 } subcommands[] = {
-        {"put", 2, 2, cmd_put}, {"get", 2, 2, cmd_get}, {"head", 1, 1, cmd_head},
-        {"ls", 0, 1, cmd_ls},   {"cat", 1, 1, cmd_cat}, {"rm", 1, 1, cmd_rm},
+        {"put", 2, 2, cmd_put},       {"get", 2, 2, cmd_get}, {"head", 1, 1, cmd_head},
+        {"ls", 0, 1, cmd_ls},         {"cat", 1, 1, cmd_cat}, {"rm", 1, 1, cmd_rm},
+        {"has", 1, INT_MAX, cmd_has},
 };
 
 static int parse_options(struct store_cmd *cmd, int argc, char **argv)
@@ -328,7 +362,7 @@ int aero_store_main(int argc, char **argv)
 	for (size_t i = 0; operands > 0 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(argv[optind], subcommands[i].name) == 0)
 			sub = &subcommands[i];
-	if (sub == NULL || operands < 2 + sub->min_args || operands > 2 + sub->max_args) {
+	if (sub == NULL || operands - 2 < sub->min_args || operands - 2 > sub->max_args) {
 		if (operands == 0)
 			aero_log_error("no command; see 'aero-init store --help'");
 		else if (sub == NULL)
@@ -348,10 +382,7 @@ int aero_store_main(int argc, char **argv)
 		aero_log_error("--if-absent is for put");
 		return AERO_EXIT_INTERNAL;
 	}
-	char *args[3] = {NULL, NULL, NULL};
-	for (int i = 0; i < operands - 2; i++)
-		args[i] = argv[optind + 2 + i];
-	cmd.args = args;
+	cmd.args = argv + optind + 2; /* NULL-terminated, as argv is */
 	int rc = aero_store_open(argv[optind + 1], &cmd.store);
 	const struct aero_store_progress progress = {.advance = advance, .ctx = &cmd};
 	const double start = seconds_now();

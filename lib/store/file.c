@@ -393,6 +393,25 @@ static int file_head(void *state, const char *key, struct aero_store_stat *st)
 	return rc;
 }
 
+static int file_exists(void *state, const char *const *keys, size_t n, bool *found)
+{
+	const struct file_store *fs = state;
+	for (size_t i = 0; i < n; i++) {
+		char *path = key_path(fs, keys[i]);
+		if (path == NULL)
+			return AERO_STORE_ERROR;
+		struct stat sb;
+		const int err = stat(path, &sb) < 0 ? errno : 0;
+		free(path);
+		found[i] = err == 0 && S_ISREG(sb.st_mode); /* as list: files are keys */
+		if (err != 0 && err != ENOENT && err != ENOTDIR) {
+			errno = err;
+			return fail_errno(fs, "look for", keys[i]);
+		}
+	}
+	return AERO_STORE_OK;
+}
+
 struct entry {
 	char *key;
 	uint64_t size;
@@ -507,6 +526,7 @@ const struct aero_store_backend aero_store_file_backend = {
         .get_bytes = file_get_bytes,
         .head = file_head,
         .list = file_list,
+        .exists = file_exists,
         .remove = file_remove,
         .close = file_close,
 };

@@ -1,6 +1,7 @@
 /* The s3:// backend: a store in an S3 bucket (or any service that speaks its
  * API), below an optional prefix. Uploads are in s3_put.c, downloads in
- * s3_get.c; this file opens the store and does the small calls. */
+ * s3_get.c, listings in s3_list.c; this file opens the store and does the
+ * small calls. */
 #include "error.h"
 #include "s3_ops.h"
 #include "s3_xml.h"
@@ -201,105 +202,6 @@ static int s3_get_bytes(void *state, const char *key, size_t max, char **data, s
 	return rc;
 }
 
-/* The query of one ListObjectsV2 page, its parameters sorted by name. */
-static char *list_query(const struct aero_s3 *s3, const char *prefix, const char *token)
-{
-	char *full = concat(s3->conf.prefix, prefix, "");
-	char *escaped_prefix = full != NULL ? aero_s3_escape(full, false) : NULL;
-	char *escaped_token = token != NULL ? aero_s3_escape(token, false) : NULL;
-	char *query = NULL;
-	if (escaped_prefix != NULL && (token == NULL || escaped_token != NULL)) {
-		const size_t len = strlen(escaped_prefix) +
-		                   (escaped_token != NULL ? strlen(escaped_token) : 0) + 96;
-		query = malloc(len);
-		if (query != NULL)
-			(void)snprintf(query, len, "%s%s%slist-type=2&max-keys=%u&prefix=%s",
-			               token != NULL ? "continuation-token=" : "",
-			               token != NULL ? escaped_token : "", token != NULL ? "&" : "",
-			               s3->conf.max_keys, escaped_prefix);
-	}
-	free(full);
-	free(escaped_prefix);
-	free(escaped_token);
-	return query;
-}
-
-/* Calls fn for each key of one page; its return value, or a store status. */
-static int list_page(const struct aero_s3 *s3, const struct aero_s3_response *res,
-                     aero_store_list_fn fn, void *ctx)
-{
-	const char *end = res->body + res->len;
-	const size_t prefix_len = strlen(s3->conf.prefix);
-	struct aero_s3_xml_span contents;
-	for (const char *p = res->body; (p = aero_s3_xml_find(p, end, "Contents", &contents));) {
-		const char *c_end = contents.text + contents.len;
-		char *key = aero_s3_xml_text(contents.text, c_end, "Key");
-		char *size_text = aero_s3_xml_text(contents.text, c_end, "Size");
-		char *tail = NULL;
-		const unsigned long long size =
-		        size_text != NULL ? strtoull(size_text, &tail, 10) : 0;
-		int rc = 0;
-		if (key == NULL || size_text == NULL || tail == size_text || *tail != '\0') {
-			aero_error_set("S3 listed an object without a key or size in bucket %s",
-			               s3->conf.bucket);
-			rc = AERO_STORE_ERROR;
-		} else if (strncmp(key, s3->conf.prefix, prefix_len) == 0) {
-			rc = fn(ctx, key + prefix_len, size);
-		}
-		free(key);
-		free(size_text);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-static int s3_list(void *state, const char *prefix, aero_store_list_fn fn, void *ctx)
-{
-	struct aero_s3 *s3 = state;
-	char *token = NULL;
-	int rc = 0;
-	do {
-		char *query = list_query(s3, prefix, token);
-		if (query == NULL) {
-			aero_error_set("out of memory");
-			rc = AERO_STORE_ERROR;
-			break;
-		}
-		struct aero_s3_request req = request_of("GET", NULL);
-		req.query = query;
-		struct aero_s3_response res;
-		if (aero_s3_perform(s3, &req, &res) < 0)
-			rc = AERO_STORE_ERROR;
-		else if (res.status != 200 || res.body == NULL)
-			rc = aero_s3_fail(s3, &req, &res);
-		else
-			rc = list_page(s3, &res, fn, ctx);
-		free(token);
-		token = NULL;
-		if (rc == 0) {
-			char *truncated =
-			        aero_s3_xml_text(res.body, res.body + res.len, "IsTruncated");
-			if (truncated != NULL && strcmp(truncated, "true") == 0) {
-				token = aero_s3_xml_text(res.body, res.body + res.len,
-				                         "NextContinuationToken");
-				if (token == NULL || token[0] == '\0') {
-					aero_error_set(
-					        "S3 cut a listing of bucket %s short without a "
-					        "continuation token",
-					        s3->conf.bucket);
-					rc = AERO_STORE_ERROR;
-				}
-			}
-			free(truncated);
-		}
-		aero_s3_response_free(&res);
-		free(query);
-	} while (rc == 0 && token != NULL);
-	free(token);
-	return rc;
-}
-
 static int s3_remove(void *state, const char *key)
 {
 	struct aero_s3 *s3 = state;
@@ -325,7 +227,8 @@ const struct aero_store_backend aero_store_s3_backend = {
         .get_fd = aero_s3_get_fd,
         .get_bytes = s3_get_bytes,
         .head = aero_s3_head,
-        .list = s3_list,
+        .list = aero_s3_list,
+        .exists = aero_s3_exists,
         .remove = s3_remove,
         .close = s3_close,
 };

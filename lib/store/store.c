@@ -125,6 +125,13 @@ int aero_store_list(struct aero_store *store, const char *prefix, aero_store_lis
 	return store->backend->list(store->state, prefix, fn, ctx);
 }
 
+int aero_store_exists(struct aero_store *store, const char *const *keys, size_t n, bool *found)
+{
+	if (n == 0)
+		return AERO_STORE_OK;
+	return store->backend->exists(store->state, keys, n, found);
+}
+
 int aero_store_remove(struct aero_store *store, const char *key)
 {
 	return store->backend->remove(store->state, key);

@@ -8,6 +8,7 @@
 #ifndef AERO_STORE_H
 #define AERO_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,9 @@ struct aero_store_backend {
 	int (*head)(void *state, const char *key, struct aero_store_stat *st);
 	/* Every key that starts with prefix (a plain string prefix, "" for all). */
 	int (*list)(void *state, const char *prefix, aero_store_list_fn fn, void *ctx);
+	/* Sets found[i] to whether keys[i] is there, for n keys in any order
+	 * (repeats allowed); never more requests than one head per key. */
+	int (*exists)(void *state, const char *const *keys, size_t n, bool *found);
 	/* Removes key (NOT_FOUND when absent). Only the cache and aborted uploads
 	 * use it: stored objects are never overwritten. */
 	int (*remove)(void *state, const char *key);
@@ -98,6 +102,10 @@ int aero_store_get_bytes(struct aero_store *store, const char *key, size_t max, 
                          size_t *len);
 int aero_store_head(struct aero_store *store, const char *key, struct aero_store_stat *st);
 int aero_store_list(struct aero_store *store, const char *prefix, aero_store_list_fn fn, void *ctx);
+/* Which of many keys the store has, at once: file:// asks for each in turn,
+ * s3:// lists the keys' common prefix from just below each key not yet seen,
+ * and heads the rest once listing pages stop paying (see doc/store.md). */
+int aero_store_exists(struct aero_store *store, const char *const *keys, size_t n, bool *found);
 int aero_store_remove(struct aero_store *store, const char *key);
 
 /* Closes the handle (NULL is allowed). */

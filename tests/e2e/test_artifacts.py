@@ -77,6 +77,14 @@ class FileStore:
     def object_key(self, digest):
         return "objects/sha256/%s/%s" % (digest[:2], digest[2:])
 
+    def requests_logged(self):
+        """Where the store's request log stands (see requests)."""
+        return 0
+
+    def requests(self, since):
+        """The requests sent to the store since requests_logged said since."""
+        return []
+
 
 class S3Store(FileStore):
     """The same, in a prefix of the moto_server's bucket, through the aws CLI."""
@@ -119,6 +127,18 @@ class S3Store(FileStore):
         with open(self.moto.log_path, "rb") as f:
             log = f.read().decode(errors="replace")
         return len(re.findall(r'"PUT /%s/%s/objects/' % (BUCKET, re.escape(self.prefix)), log))
+
+    def requests_logged(self):
+        with open(self.moto.log_path, "rb") as f:
+            return len(f.read().splitlines())
+
+    def requests(self, since):
+        """[(method, target)] of the requests moto logged for this store."""
+        time.sleep(0.2)  # moto logs an answer once it is sent
+        with open(self.moto.log_path, "rb") as f:
+            lines = f.read().decode(errors="replace").splitlines()[since:]
+        found = (re.search(r'"([A-Z]+) (\S+) HTTP', line) for line in lines)
+        return [m.groups() for m in found if m and self.prefix in m.group(2)]
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +321,45 @@ def test_versions_and_unchanged_reput_sends_nothing(aero_init, env, tmp_path, st
     assert {f["path"]: f["size"] for f in manifest["files"]}["empty"] == 0
     text = store.read("manifests/sha256/%s.json" % v2["digest"][7:])
     assert hashlib.sha256(text).hexdigest() == v2["digest"][7:]
+
+
+def test_put_asks_about_small_objects_at_once(aero_init, env, tmp_path, store):
+    """A put hashes every file, then asks the store about all small files'
+    objects at once (on S3: one listing page, no HEAD each), and sends each
+    missing object once, however many files have its bytes. A file of 1 MiB
+    or more is sent as soon as it is hashed, after a HEAD of its own."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(40):
+        (src / ("f%02d" % i)).write_bytes(b"file %d\n" % i)
+    (src / "same-as-f00").write_bytes(b"file 0\n")
+    (src / "big.bin").write_bytes(os.urandom(1 << 20))
+    time.sleep(0.05)
+    since = store.requests_logged()
+    r = put(aero_init, env, "data", src, check=False)
+    assert r.returncode == 0, r.stderr
+    assert sent(r.stderr) == (41, "1.0 MiB")
+    assert "0 already in the store" in r.stderr
+    assert len(store.keys("objects/")) == 41
+    if store.kind == "s3":
+        requests = store.requests(since)
+        assert len([t for m, t in requests if m == "HEAD" and "/objects/" in t]) == 1
+        assert len([t for m, t in requests if m == "PUT" and "/objects/" in t]) == 41
+        # (The aws CLI's listing in store.keys has no max-keys.)
+        assert len([t for m, t in requests if "max-keys" in t and "/objects/" in t]) == 1
+
+    (src / "f01").write_bytes(b"changed\n")
+    time.sleep(0.05)
+    since = store.requests_logged()
+    r = put(aero_init, env, "data", src, check=False)
+    assert r.returncode == 0, r.stderr
+    assert sent(r.stderr) == (1, "8 B") and "40 already in the store" in r.stderr
+    if store.kind == "s3":
+        requests = store.requests(since)
+        assert [t for m, t in requests if m == "PUT" and "/objects/" in t] == [
+            "/%s/%s/objects/sha256/%s/%s" % (BUCKET, store.prefix, digest[:2], digest[2:])
+            for digest in [hashlib.sha256(b"changed\n").hexdigest()]]
+        assert len([t for m, t in requests if m == "HEAD" and "/objects/" in t]) == 1
 
 
 def test_references(aero_init, aero_launch, env, tmp_path):

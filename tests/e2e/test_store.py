@@ -346,6 +346,75 @@ def test_ls_more_than_1000_keys(store, tmp_path):
     assert out == ["1 " + k for k in keys]
 
 
+def test_has(store, tmp_path):
+    """has prints the keys the store has, in the order asked, and fails (1)
+    when one is missing, whatever the page size; keys beside the asked ones
+    ("a-x", "a0", another prefix) and repeats change nothing."""
+    src = data_file(tmp_path / "src", 3)
+    there = ["a/%02d" % i for i in range(0, 20, 2)] + ["a-x", "a0", "b/1", SPECIAL_KEYS[5]]
+    for k in there:
+        store.ok("put", k, str(src))
+    asked = ["a/%02d" % i for i in range(20)] + ["a0", "a/01", "b/1", "b/2", "c",
+                                                  SPECIAL_KEYS[5], "ütf-8/ключ/日"]
+    missing = len([k for k in asked if k not in there])
+    for max_keys in ("1", "3", "1000"):
+        res = store.run("has", *asked, env={"AERO_S3_MAX_KEYS": max_keys})
+        assert res.returncode == 1, res.stderr
+        assert res.stdout.decode().splitlines() == [k for k in asked if k in there]
+        assert b"%d of the %d keys are not in " % (missing, len(asked)) in res.stderr
+    assert store.ok("has", "b/1", "a/04", "a/04").stdout == b"b/1\na/04\na/04\n"
+    res = store.run("has", "nope")
+    assert res.returncode == 1 and res.stdout == b"" and b"nope is not in" in res.stderr
+    assert store.run("has", "a/../x").returncode == 125
+
+
+def moto_requests(moto, since=0):
+    """The requests moto logged from line since on: [(method, target)]."""
+    time.sleep(0.2)  # moto logs an answer once it is sent
+    with open(moto.log_path, "rb") as f:
+        lines = f.read().decode(errors="replace").splitlines()[since:]
+    return [tuple(m.groups()) for m in
+            (re.search(r'"([A-Z]+) (\S+) HTTP', line) for line in lines) if m]
+
+
+def moto_log_lines(moto):
+    with open(moto.log_path, "rb") as f:
+        return len(f.read().splitlines())
+
+
+def test_s3_has_lists_instead_of_asking_each_key(s3, tmp_path):
+    """has asks S3 with listing pages that start just below the first key not
+    yet known, so that it skips the stretches of the store between the keys
+    asked, and heads the rest once pages stop paying: never more requests
+    than keys."""
+    def requests(*keys, max_keys):
+        since = moto_log_lines(s3.moto)
+        res = s3.run("has", *keys, env={"AERO_S3_MAX_KEYS": str(max_keys)})
+        assert res.returncode in (0, 1), res.stderr
+        got = moto_requests(s3.moto, since)
+        lists = [t for m, t in got if m == "GET" and "list-type=2" in t]
+        heads = [t for m, t in got if m == "HEAD"]
+        assert len(lists) + len(heads) == len(got), got
+        return res.stdout.decode().splitlines(), len(lists), len(heads)
+
+    assert requests("k/000", "k/001", max_keys=1000) == ([], 1, 0)  # an empty store
+    stored = ["k/%03d" % i for i in range(0, 400)]
+    for k in stored:  # unsigned PUTs straight to moto: faster than 400 aero-init runs
+        status, _ = s3.moto.raw("PUT", "/%s/%s" % (BUCKET, s3.s3_key(k)), b"x")
+        assert status == 200
+    # Everything, and keys between and after: pages of 100 tell about all.
+    asked = stored + ["k/%03dx" % i for i in range(0, 400, 40)] + ["k/999", "l"]
+    found, lists, heads = requests(*asked, max_keys=100)
+    assert found == stored and (lists, heads) == (4, 0)
+    # Two stretches far apart: the second page starts at the second one.
+    asked = stored[:50] + stored[300:350]
+    assert requests(*asked, max_keys=50) == (asked, 2, 0)
+    # A key every 40: a page tells about one, so heads ask about the rest.
+    asked = stored[::40] + ["k/%03dx" % i for i in range(0, 400, 40)]
+    found, lists, heads = requests(*asked, max_keys=10)
+    assert found == stored[::40] and lists == 1 and lists + heads <= len(asked)
+
+
 # --- errors ------------------------------------------------------------------------
 
 def test_missing_key(store, tmp_path):

@@ -1,5 +1,5 @@
 /* Unit tests: the file:// store backend (write once, resumable reads, sorted
- * listings, keys that would leave the store refused). */
+ * listings, which keys exist, keys that would leave the store refused). */
 /* cmocka needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -138,6 +138,24 @@ static void test_list_sorted_by_prefix(void **state)
 	assert_int_equal(aero_store_remove(f->store, "other"), AERO_STORE_NOT_FOUND);
 }
 
+static void test_exists(void **state)
+{
+	struct fixture *f = *state;
+	const char *keys[] = {"a/b", "a", "a/c", "a/b", "x/y/z"};
+	bool found[5] = {true, true, true, true, true};
+	/* The store's directory does not exist yet: nothing is there. */
+	assert_int_equal(aero_store_exists(f->store, keys, 5, found), AERO_STORE_OK);
+	for (size_t i = 0; i < 5; i++)
+		assert_false(found[i]);
+	assert_int_equal(aero_store_put_bytes(f->store, "a/b", "x", 1, 0), AERO_STORE_OK);
+	assert_int_equal(aero_store_exists(f->store, keys, 5, found), AERO_STORE_OK);
+	/* "a" is a directory here, not a key (as list would say). */
+	assert_true(found[0] && !found[1] && !found[2] && found[3] && !found[4]);
+	assert_int_equal(aero_store_exists(f->store, keys, 0, NULL), AERO_STORE_OK);
+	const char *bad[] = {"a/b", "../x"};
+	assert_int_equal(aero_store_exists(f->store, bad, 2, found), AERO_STORE_ERROR);
+}
+
 static void test_unsafe_keys_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -157,6 +175,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_put_once, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_get_resumes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_list_sorted_by_prefix, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_exists, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unsafe_keys_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

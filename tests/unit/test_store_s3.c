@@ -1,5 +1,6 @@
 /* Unit tests: the s3:// backend's parsers of outside input (S3's XML answers,
- * the credentials file, URLs and settings) and its URL escaping. */
+ * the credentials file, URLs and settings), its URL escaping and where an
+ * exists listing starts. */
 /* cmocka needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,6 +240,28 @@ static void test_key_rule(void **state)
 		assert_int_equal(aero_s3_key_check(bad[i]), AERO_STORE_ERROR);
 }
 
+static void test_start_after(void **state)
+{
+	(void)state;
+	/* key less its last character, or after when that lies between. */
+	const char *cases[][3] = {
+	        {"objects/sha256/ab/cd", NULL, "objects/sha256/ab/c"},
+	        {"a", NULL, ""},
+	        {"k/100", "k/099", "k/10"},     /* after is below key less a character */
+	        {"k/105", "k/103", "k/103"},    /* after is nearer */
+	        {"k/105", "k/105", "k/10"},     /* after is not below key */
+	        {"k/105", "k/2", "k/10"},       /* nor is this */
+	        {"ключ/日本", NULL, "ключ/日"}, /* whole UTF-8 characters */
+	        {"é", NULL, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = aero_s3_start_after(cases[i][0], cases[i][1]);
+		assert_non_null(got);
+		assert_string_equal(got, cases[i][2]);
+		free(got);
+	}
+}
+
 static void test_retryable(void **state)
 {
 	(void)state;
@@ -269,10 +292,11 @@ static void test_retryable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_xml_fields), cmocka_unit_test(test_xml_broken),
-	        cmocka_unit_test(test_escape),     cmocka_unit_test(test_credentials_file),
-	        cmocka_unit_test(test_conf_urls),  cmocka_unit_test(test_conf_settings),
-	        cmocka_unit_test(test_key_rule),   cmocka_unit_test(test_retryable),
+	        cmocka_unit_test(test_xml_fields),  cmocka_unit_test(test_xml_broken),
+	        cmocka_unit_test(test_escape),      cmocka_unit_test(test_credentials_file),
+	        cmocka_unit_test(test_conf_urls),   cmocka_unit_test(test_conf_settings),
+	        cmocka_unit_test(test_key_rule),    cmocka_unit_test(test_retryable),
+	        cmocka_unit_test(test_start_after),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
