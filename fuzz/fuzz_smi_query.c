@@ -4,11 +4,12 @@
 
 #include "support.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_text_parser(data, size, aero_parse_smi_query);
+	return fuzz_text_parser(data, size, aero_parse_smi_query, false);
 }

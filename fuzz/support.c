@@ -44,10 +44,11 @@ char *fuzz_strndup(const uint8_t *data, size_t len)
 	return copy;
 }
 
-int fuzz_text_parser(const uint8_t *data, size_t size, int (*parse)(const char *, cJSON *))
+int fuzz_text_parser(const uint8_t *data, size_t size, int (*parse)(const char *, cJSON *),
+                     bool array)
 {
 	char *text = fuzz_strndup(data, size);
-	cJSON *out = cJSON_CreateObject();
+	cJSON *out = array ? cJSON_CreateArray() : cJSON_CreateObject();
 	if (out == NULL)
 		abort();
 	(void)parse(text, out);

@@ -18,8 +18,10 @@ size_t fuzz_split(const char *text, size_t len, const char *sep, const char **pa
 char *fuzz_strndup(const uint8_t *data, size_t len);
 
 /* Runs a capture probe's text parser (parse(text, out)) on the input as a
- * string, then prints out as the manifest would; aborts when out of memory. */
-int fuzz_text_parser(const uint8_t *data, size_t size, int (*parse)(const char *, cJSON *));
+ * string, out being a new array (package lists) or object, then prints out as
+ * the manifest would; aborts when out of memory. */
+int fuzz_text_parser(const uint8_t *data, size_t size, int (*parse)(const char *, cJSON *),
+                     bool array);
 
 /* A directory of its own for this process (made once, under $TMPDIR or /tmp,
  * removed at exit). */
