@@ -86,7 +86,11 @@ struct route {
 
 struct aero_courier {
 	struct aero_courier_options opts;
+	/* manifest.json as read when artifacts.jsonl was manifest_at bytes long:
+	 * the journal changes the manifest's inputs and outputs, and each of its
+	 * lines is in the manifest before it is in the journal. */
 	cJSON *manifest;
+	long long manifest_at;
 	struct route routes[ROUTES_MAX];
 	size_t count;
 	pthread_t thread;
@@ -362,7 +366,23 @@ static int read_object(const char *run_dir, int i, const char *last, struct load
 	return 0;
 }
 
-static int load(const struct aero_courier *c, const struct route *r, struct loaded *l,
+/* Reads the manifest again when the journal has grown past what it was read
+ * with, so that every batch (whichever file it sends) carries the manifest
+ * that lists the artifacts up to its lines; a manifest that cannot be read
+ * leaves the last one. */
+static void refresh_manifest(struct aero_courier *c, long long artifacts_end)
+{
+	if (artifacts_end <= c->manifest_at)
+		return;
+	cJSON *m = aero_file_read_json(c->opts.run_dir, "manifest.json", JSON_MAX);
+	if (m == NULL)
+		return;
+	cJSON_Delete(c->manifest);
+	c->manifest = m;
+	c->manifest_at = artifacts_end;
+}
+
+static int load(struct aero_courier *c, const struct route *r, struct loaded *l,
                 struct aero_batch *b)
 {
 	memset(l, 0, sizeof(*l));
@@ -376,6 +396,7 @@ static int load(const struct aero_courier *c, const struct route *r, struct load
 		loaded_free(l);
 		return -1;
 	}
+	refresh_manifest(c, r->cur.offset[STREAMS - 1] + (long long)l->len[STREAMS - 1]);
 	struct aero_lines *lines[STREAMS] = {&b->metrics, &b->system, &b->console, &b->artifacts};
 	*b = (struct aero_batch){.run_dir = dir, .manifest = c->manifest};
 	for (int i = 0; i < STREAMS; i++)

@@ -711,16 +711,12 @@ static enum aero_sink_result wandb_send(void *sink, struct aero_sink_ctx *ctx,
 	struct wandb *w = sink;
 	enum aero_sink_result r = AERO_SINK_OK;
 	if (b->config != NULL || b->run != NULL || b->artifacts.count > 0) {
-		/* Artifacts got or put: the manifest now lists them as inputs and
-		 * outputs, and the config's copy of it is brought up to date. */
-		cJSON *fresh =
-		        b->artifacts.count > 0
-		                ? aero_file_read_json(ctx->run_dir, "manifest.json", JSON_MAX)
-		                : NULL;
+		/* Artifacts got or put: the manifest (which the courier keeps up to
+		 * date with the journal) lists them as inputs and outputs, and the
+		 * config's copy of it is brought up to date. */
 		cJSON *bucket = NULL;
-		r = upsert(w, ctx, fresh != NULL ? fresh : b->manifest, &bucket);
+		r = upsert(w, ctx, b->manifest, &bucket);
 		cJSON_Delete(bucket);
-		cJSON_Delete(fresh);
 		if (r != AERO_SINK_OK)
 			return r;
 	}

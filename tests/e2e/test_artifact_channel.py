@@ -137,7 +137,10 @@ print(json.dumps(answers))
 def test_trackers_hear_of_the_artifacts(aero_init, tmp_path, mlflow_double, wandb_double):
     env = {"AERO_TRACKER": "mlflow,wandb", "AERO_TRACKER_INTERVAL": "200ms",
            **mlflow_double.env, **wandb_double.env}
-    r, run_dir, work = run_under_init(aero_init, tmp_path, SHELL_EXPERIMENT, env)
+    # The pause lets the trackers hear of the artifacts before the run ends, so
+    # that the end's own update (run.json) comes after theirs and must carry
+    # the manifest with them too.
+    r, run_dir, work = run_under_init(aero_init, tmp_path, SHELL_EXPERIMENT + "sleep 1\n", env)
     assert r.returncode == 0, r.stderr
     digest = json.loads((work / "put.json").read_text())["digest"]
     runs = mlflow_double.state()["runs"]
