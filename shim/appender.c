@@ -178,3 +178,11 @@ size_t aero_appender_close(struct aero_appender *a)
 	free(a);
 	return lost;
 }
+
+size_t aero_appender_lines(const char *text, size_t len)
+{
+	size_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	return lines;
+}

@@ -44,4 +44,7 @@ int aero_appender_fd(const struct aero_appender *appender);
  * bytes that could still not be written (they are lost). */
 size_t aero_appender_close(struct aero_appender *appender);
 
+/* How many lines (newlines) text holds, len bytes: rows or records queued. */
+size_t aero_appender_lines(const char *text, size_t len);
+
 #endif

@@ -79,21 +79,12 @@ int aero_console_log_open(struct aero_console_log **out, const char *run_dir)
 	return 0;
 }
 
-/* Counts the records (lines) of text, len bytes. */
-static size_t count_records(const char *text, size_t len)
-{
-	size_t records = 0;
-	for (size_t i = 0; i < len; i++)
-		records += text[i] == '\n';
-	return records;
-}
-
 /* The batch cannot wait with the records before it (they fill the queue):
  * its records are given up and counted. The experiment's output was passed
  * on all the same, and none of it was ever acknowledged. */
 static void drop_batch(struct aero_console_log *log)
 {
-	log->dropped += count_records(log->batch, log->batch_len);
+	log->dropped += aero_appender_lines(log->batch, log->batch_len);
 	log->dropped_bytes += log->batch_len;
 }
 
@@ -300,8 +291,8 @@ void aero_console_log_close(struct aero_console_log *log)
 		aero_console_log_end(log, AERO_CONSOLE_OUT);
 		aero_console_log_end(log, AERO_CONSOLE_ERR);
 		(void)aero_console_log_flush(log);
-		const size_t unwritten = count_records(aero_appender_queue(log->file),
-		                                       aero_appender_queued(log->file));
+		const size_t unwritten = aero_appender_lines(aero_appender_queue(log->file),
+		                                             aero_appender_queued(log->file));
 		if (unwritten + log->dropped > 0)
 			aero_log_warn(
 			        "%zu lines of the experiment's output were passed on but could "

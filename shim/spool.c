@@ -377,15 +377,6 @@ int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *da
 	return 0;
 }
 
-/* Counts the lines of text (len bytes). */
-static size_t count_lines(const char *text, size_t len)
-{
-	size_t lines = 0;
-	for (size_t i = 0; i < len; i++)
-		lines += text[i] == '\n';
-	return lines;
-}
-
 /* The step of the row that rows (len bytes) start with, or -1. */
 static long long first_step(const char *rows, size_t len)
 {
@@ -403,7 +394,7 @@ static bool report_unwritten(const struct aero_spool *spool, const char *rows, s
 {
 	char what[512] = "";
 	size_t used = 0;
-	const size_t count = count_lines(rows, rows_len);
+	const size_t count = aero_appender_lines(rows, rows_len);
 	if (count > 0) {
 		const long long first = first_step(rows, rows_len);
 		int n;
@@ -449,8 +440,8 @@ int aero_spool_close(struct aero_spool *spool)
 		(void)aero_appender_close(spool->metrics);
 	}
 	if (spool->system != NULL) {
-		const size_t samples = count_lines(aero_appender_queue(spool->system),
-		                                   aero_appender_queued(spool->system)) +
+		const size_t samples = aero_appender_lines(aero_appender_queue(spool->system),
+		                                           aero_appender_queued(spool->system)) +
 		                       spool->system_skipped;
 		if (samples > 0)
 			aero_log_warn(
