@@ -40,15 +40,6 @@ int aero_s3_key_check(const char *key)
 	return AERO_STORE_OK;
 }
 
-static char *concat(const char *a, const char *b, const char *c)
-{
-	const size_t len = strlen(a) + strlen(b) + strlen(c) + 1;
-	char *s = malloc(len);
-	if (s != NULL)
-		(void)snprintf(s, len, "%s%s%s", a, b, c);
-	return s;
-}
-
 static void s3_close(void *state)
 {
 	struct aero_s3 *s3 = state;
@@ -82,7 +73,8 @@ static int s3_open(const char *url, void **state)
 	}
 	if (rc == AERO_STORE_OK) {
 		if (conf->session_token != NULL)
-			s3->token = concat("x-amz-security-token: ", conf->session_token, "");
+			s3->token =
+			        aero_s3_concat("x-amz-security-token: ", conf->session_token, "");
 		s3->curl = curl_easy_init();
 		if (s3->curl == NULL || (conf->session_token != NULL && s3->token == NULL)) {
 			aero_error_set("out of memory");

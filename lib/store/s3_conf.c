@@ -36,7 +36,7 @@ static const char *env_value(const char *name)
 	return value != NULL && value[0] != '\0' ? value : NULL;
 }
 
-static char *concat(const char *a, const char *b, const char *c)
+char *aero_s3_concat(const char *a, const char *b, const char *c)
 {
 	const size_t len = strlen(a) + strlen(b) + strlen(c) + 1;
 	char *s = malloc(len);
@@ -116,7 +116,7 @@ static int parse_url(struct aero_s3_conf *conf, const char *url)
 		free(trimmed);
 		return AERO_STORE_ERROR;
 	}
-	conf->prefix = len > 0 ? concat(trimmed, "/", "") : strdup("");
+	conf->prefix = len > 0 ? aero_s3_concat(trimmed, "/", "") : strdup("");
 	free(trimmed);
 	return conf->prefix != NULL ? AERO_STORE_OK : out_of_memory();
 }
@@ -136,7 +136,7 @@ static int load_endpoint(struct aero_s3_conf *conf)
 		return AERO_STORE_ERROR;
 	}
 	conf->region = strdup(region);
-	conf->sigv4 = concat("aws:amz:", region, ":s3");
+	conf->sigv4 = aero_s3_concat("aws:amz:", region, ":s3");
 	if (conf->region == NULL || conf->sigv4 == NULL)
 		return out_of_memory();
 
@@ -156,17 +156,18 @@ static int load_endpoint(struct aero_s3_conf *conf)
 		conf->path_style = true;
 		conf->custom_endpoint = true;
 	} else {
-		conf->endpoint = concat("https://s3.", region, ".amazonaws.com");
+		conf->endpoint = aero_s3_concat("https://s3.", region, ".amazonaws.com");
 		/* Dots or capitals do not fit the certificate's wildcard. */
 		conf->path_style = !bucket_is_host_label(conf->bucket);
 	}
 	if (conf->endpoint == NULL)
 		return out_of_memory();
 	if (conf->path_style) {
-		conf->base = concat(conf->endpoint, "/", conf->bucket);
+		conf->base = aero_s3_concat(conf->endpoint, "/", conf->bucket);
 	} else {
-		char *host = concat(conf->bucket, ".s3.", region);
-		conf->base = host != NULL ? concat("https://", host, ".amazonaws.com") : NULL;
+		char *host = aero_s3_concat(conf->bucket, ".s3.", region);
+		conf->base =
+		        host != NULL ? aero_s3_concat("https://", host, ".amazonaws.com") : NULL;
 		free(host);
 	}
 	return conf->base != NULL ? AERO_STORE_OK : out_of_memory();

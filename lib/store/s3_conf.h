@@ -42,4 +42,8 @@ void aero_s3_conf_free(struct aero_s3_conf *conf);
 int aero_s3_conf_parse_credentials(const char *text, const char *profile,
                                    struct aero_s3_conf *conf);
 
+/* a, b and c joined in a new string (keys, URLs, headers); NULL when out of
+ * memory. */
+char *aero_s3_concat(const char *a, const char *b, const char *c);
+
 #endif

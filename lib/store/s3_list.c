@@ -22,15 +22,6 @@
 /* What the key callback returns once every asked key is known. */
 #define PROBE_DONE 1
 
-static char *concat(const char *a, const char *b)
-{
-	const size_t len = strlen(a) + strlen(b) + 1;
-	char *s = malloc(len);
-	if (s != NULL)
-		(void)snprintf(s, len, "%s%s", a, b);
-	return s;
-}
-
 static struct aero_s3_request list_request(const char *query)
 {
 	struct aero_s3_request req;
@@ -48,7 +39,7 @@ static struct aero_s3_request list_request(const char *query)
 static char *list_query(const struct aero_s3 *s3, const char *prefix, const char *token,
                         const char *start_after)
 {
-	char *full = concat(s3->conf.prefix, prefix);
+	char *full = aero_s3_concat(s3->conf.prefix, prefix, "");
 	char *e_prefix = full != NULL ? aero_s3_escape(full, false) : NULL;
 	char *e_token = token != NULL ? aero_s3_escape(token, false) : NULL;
 	char *e_after = start_after != NULL ? aero_s3_escape(start_after, false) : NULL;
@@ -231,7 +222,7 @@ static int probe_listed(void *ctx, const char *key, uint64_t size)
 static int probe_page(struct probe *p, const char *prefix)
 {
 	char *after = aero_s3_start_after(p->keys[p->next].key, p->last);
-	char *full = after != NULL ? concat(p->s3->conf.prefix, after) : NULL;
+	char *full = after != NULL ? aero_s3_concat(p->s3->conf.prefix, after, "") : NULL;
 	char *query = NULL;
 	if (full == NULL)
 		aero_error_set("out of memory");
