@@ -124,10 +124,7 @@ static int parse_secret(struct cmd *cmd, char *arg)
 /* The run id's rule, as aero-init checks AERO_RUN_ID. */
 static int check_run_id(const char *id)
 {
-	const size_t length = strlen(id);
-	if (length == 0 || length > 64 || id[0] == '.' ||
-	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-	            length)
+	if (!aero_run_id_valid(id))
 		return aero_error_set("--run-id '%s' is not a run id (1 to 64 of letters, digits, "
 		                      "'.', '_' and '-', not starting with '.')",
 		                      id);

@@ -10,6 +10,7 @@
 #include "dev.h"
 #include "engine.h"
 #include "error.h"
+#include "image_id.h"
 #include "log.h"
 #include "run_env.h"
 #include "run_opts.h"
@@ -152,6 +153,9 @@ static cJSON *container_body(const struct aero_run_opts *o, const char *image_id
 	     cJSON_AddNumberToObject(host, "ShmSize", (double)o->shm_size) == NULL) ||
 	    (o->network != NULL &&
 	     cJSON_AddStringToObject(host, "NetworkMode", o->network) == NULL) ||
+	    (o->memory > 0 && cJSON_AddNumberToObject(host, "Memory", (double)o->memory) == NULL) ||
+	    (o->nano_cpus > 0 &&
+	     cJSON_AddNumberToObject(host, "NanoCpus", (double)o->nano_cpus) == NULL) ||
 	    (o->gpus != NULL && add_gpus(host, o->gpus) < 0) || add_caps(host, o->caps) < 0) {
 		cJSON_Delete(body);
 		return NULL;
@@ -198,9 +202,24 @@ static void run_free(struct run *r)
 		close(r->sigfd);
 }
 
+/* --image-id: an image built (or pulled) before, recorded under --image's
+ * name, else the one given. */
+static int use_image(struct run *r)
+{
+	r->tag = strdup(r->opts.image != NULL ? r->opts.image : r->opts.image_id);
+	if (r->tag == NULL) {
+		aero_error_set("out of memory");
+		return -AERO_EXIT_INTERNAL;
+	}
+	const int rc = aero_engine_open(&r->eng);
+	return rc < 0 ? rc : aero_image_id(r->eng, r->opts.image_id, &r->image_id);
+}
+
 /* The image: the commit's tree as the context, tagged NAME:SHORT-COMMIT. */
 static int build_image(struct run *r)
 {
+	if (r->opts.image_id != NULL)
+		return use_image(r);
 	const struct aero_git_facts *g = &r->git;
 	git_oid commit;
 	if (git_oid_fromstr(&commit, g->commit) != 0 ||
@@ -280,7 +299,7 @@ static int store_for_container(struct run *r, const char **url)
 /* The run's id and directories, its environment and the container's body. */
 static int prepare_run(struct run *r)
 {
-	r->run_id = aero_run_id_new();
+	r->run_id = r->opts.run_id != NULL ? strdup(r->opts.run_id) : aero_run_id_new();
 	r->runs = aero_runs_dir();
 	r->cache_dir = aero_cache_dir();
 	if (r->run_id == NULL || r->runs == NULL || r->cache_dir == NULL ||

@@ -1,13 +1,16 @@
 /* `aero-launch run`'s options, one table. */
 #include "run_opts.h"
 
+#include "gc.h"
 #include "log.h"
 #include "parse.h"
 #include "redact.h"
+#include "runsdir.h"
 #include "status.h"
 
 #include <ctype.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +28,12 @@ static void run_usage(FILE *out)
 	      "      --dev               no Git checks, no container: run under aero-init here\n"
 	      "      --image NAME        the image's name (default: the checkout's directory)\n"
 	      "  -f, --file PATH         the Dockerfile, in the commit (default: Dockerfile)\n"
+	      "      --image-id ID       run this image (an id or a name) instead of building\n"
+	      "                          one; the Git checks stay\n"
+	      "      --run-id ID         the run's id (default: drawn, sorting by time)\n"
 	      "      --gpus all|N        ask the engine for all GPUs or N of them\n"
+	      "      --cpus N            at most N CPUs (such as 1.5)\n"
+	      "      --memory SIZE       at most SIZE of memory (bytes, or with k, m, g)\n"
 	      "      --shm-size SIZE     /dev/shm's size (bytes, or with k, m, g)\n"
 	      "      --network MODE      the container's network (default: the engine's)\n"
 	      "      --build-network MODE  the network of the build's RUN steps, such as\n"
@@ -103,7 +111,11 @@ enum {
 	OPT_INIT,
 	OPT_USER,
 	OPT_CAPS,
-	OPT_HERMETIC
+	OPT_HERMETIC,
+	OPT_IMAGE_ID,
+	OPT_RUN_ID,
+	OPT_CPUS,
+	OPT_MEMORY
 };
 
 /* NAME=VERSION: an artifact name and v3, 3, latest or sha256:HEX; no commas,
@@ -210,6 +222,28 @@ static int take(int c, struct aero_run_opts *o)
 		               ? 0
 		               : usage_error("--shm-size takes a size such as 2g or 512m, not",
 		                             optarg);
+	case OPT_IMAGE_ID:
+		o->image_id = optarg;
+		return *optarg != '\0' ? 0 : usage_error("--image-id takes an image, not", optarg);
+	case OPT_RUN_ID:
+		o->run_id = optarg;
+		return aero_run_id_valid(optarg)
+		               ? 0
+		               : usage_error("--run-id takes 1 to 64 of letters, digits, '.', '_' "
+		                             "and '-', not starting with '.', not",
+		                             optarg);
+	case OPT_CPUS:
+		return aero_parse_cpus(optarg, &o->nano_cpus) == 0
+		               ? 0
+		               : usage_error("--cpus takes a number of CPUs such as 2 or 0.5, not",
+		                             optarg);
+	case OPT_MEMORY: {
+		uint64_t bytes = 0;
+		if (aero_size_parse(optarg, &bytes) < 0 || bytes == 0 || bytes > (1ULL << 50))
+			return usage_error("--memory takes a size such as 2g or 512m, not", optarg);
+		o->memory = (long long)bytes;
+		return 0;
+	}
 	case OPT_SEED:
 		o->seed = optarg;
 		return aero_parse_int(optarg, 0, 4294967295L, &seed) == 0
@@ -246,6 +280,10 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 	        {"user", required_argument, NULL, OPT_USER},
 	        {"caps", required_argument, NULL, OPT_CAPS},
 	        {"hermetic", no_argument, NULL, OPT_HERMETIC},
+	        {"image-id", required_argument, NULL, OPT_IMAGE_ID},
+	        {"run-id", required_argument, NULL, OPT_RUN_ID},
+	        {"cpus", required_argument, NULL, OPT_CPUS},
+	        {"memory", required_argument, NULL, OPT_MEMORY},
 	        {NULL, 0, NULL, 0},
 	};
 	memset(opts, 0, sizeof(*opts));
@@ -279,6 +317,10 @@ int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts)
 		}
 		if (optind < argc)
 			return usage_error("--build-only runs no command; drop", argv[optind]);
+		if (opts->image_id != NULL)
+			return usage_error("--build-only builds an image and --image-id names one; "
+			                   "drop",
+			                   "--image-id");
 		return 0;
 	}
 	if (optind >= argc) {

@@ -17,7 +17,11 @@ struct aero_run_opts {
 	const char *init_path;     /* --init: aero-init for --dev */
 	const char *user;          /* --user USER[:GROUP]: AERO_USER */
 	const char *caps;          /* --caps LIST: AERO_CAPS */
+	const char *image_id;      /* --image-id: run this image, build none */
+	const char *run_id;        /* --run-id: the run's id (default: drawn) */
 	long long shm_size;        /* --shm-size, bytes; 0: the engine's default */
+	long long memory;          /* --memory, bytes; 0: no limit */
+	long long nano_cpus;       /* --cpus, in 1e-9 CPUs; 0: no limit */
 	const char **env;          /* --env NAME[=VALUE], NULL-terminated */
 	size_t env_count;
 	const char **mounts; /* --mount HOST:CONTAINER[:ro] */

@@ -75,3 +75,24 @@ bad:
 	                      "unit: 500ms, 30s, 2m)",
 	                      text != NULL ? text : "");
 }
+
+int aero_parse_cpus(const char *text, long long *nano_out)
+{
+	long long whole = 0, frac = 0, scale = 1000000000LL;
+	const char *p = text;
+	for (; *p >= '0' && *p <= '9' && whole <= 1024; p++)
+		whole = whole * 10 + (*p - '0');
+	const bool digits = p != text;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9' && scale > 1; p++) {
+			scale /= 10;
+			frac += (*p - '0') * scale;
+		}
+	const long long nano = whole * 1000000000LL + frac;
+	if (!digits || *p != '\0' || whole > 1024 || nano <= 0)
+		return aero_error_set("'%s' is not a number of CPUs: use one such as 2 or 0.5 "
+		                      "(at most 1024, 9 decimals)",
+		                      text);
+	*nano_out = nano;
+	return 0;
+}

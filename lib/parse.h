@@ -15,4 +15,7 @@ int aero_parse_bool(const char *text, bool *out);
  * The result is in milliseconds, at most max_ms. */
 int aero_parse_duration_ms(const char *text, long max_ms, long *out);
 
+/* A number of CPUs, "2" or "0.5" (at most 1024, 9 decimals), in billionths. */
+int aero_parse_cpus(const char *text, long long *nano_out);
+
 #endif

@@ -73,6 +73,14 @@ char *aero_run_id_new(void)
 	return id;
 }
 
+bool aero_run_id_valid(const char *id)
+{
+	const size_t len = strlen(id);
+	return len > 0 && len <= 64 && id[0] != '.' &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+	               len;
+}
+
 int aero_mkdirs(const char *dir)
 {
 	char *copy = strdup(dir);

@@ -10,16 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A run id names a directory and travels in URLs: [A-Za-z0-9._-], 1 to 64. */
-static bool valid_id(const char *id)
-{
-	const size_t len = strlen(id);
-	if (len == 0 || len > 64 || id[0] == '.')
-		return false;
-	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-	       len;
-}
-
 /* The default run directory's name, kept for the life of the process. */
 static char *default_dir;
 static char *drawn_id;
@@ -53,7 +43,7 @@ int aero_run_dir_resolve(struct aero_init_options *opts)
 {
 	const char *given = getenv("AERO_RUN_ID");
 	if (given != NULL && given[0] != '\0') {
-		if (!valid_id(given))
+		if (!aero_run_id_valid(given))
 			return aero_error_set(
 			        "AERO_RUN_ID: '%s' is not a run id (1 to 64 of letters, "
 			        "digits, '.', '_' and '-', not starting with '.')",

@@ -1,0 +1,519 @@
+/* The pipeline file: JSON, checked strictly (an unknown key is a typo until
+ * proved otherwise), then the graph: producers, needs, a topological order. */
+#include "pipeline.h"
+
+#include "error.h"
+#include "file.h"
+#include "gc.h"
+#include "parse.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PIPELINE_FILE_MAX (16u << 20)
+
+/* Where a problem is: "FILE: tasks[2].inputs[0]". */
+struct where {
+	const char *origin;
+	size_t task;
+	const char *field;
+	long item; /* -1: the field itself */
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(const struct where *w, const char *fmt, ...)
+{
+	char field[96];
+	if (w->field == NULL)
+		(void)snprintf(field, sizeof(field), "tasks[%zu]", w->task);
+	else if (w->item < 0)
+		(void)snprintf(field, sizeof(field), "tasks[%zu].%s", w->task, w->field);
+	else
+		(void)snprintf(field, sizeof(field), "tasks[%zu].%s[%ld]", w->task, w->field,
+		               w->item);
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	return aero_error_set("%s: %s: %s", w->origin, field, message);
+}
+
+static int dup_into(char **out, const char *s)
+{
+	*out = strdup(s);
+	return *out != NULL ? 0 : aero_error_set("out of memory");
+}
+
+/* A Kubernetes-style name: [a-z0-9] and '-', 1 to 63, not starting or ending
+ * with '-'; it names Argo tasks, W&B job types and run directories alike. */
+static bool task_name_ok(const char *name)
+{
+	const size_t len = strlen(name);
+	return len > 0 && len <= 63 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == len && name[0] != '-' &&
+	       name[len - 1] != '-';
+}
+
+static int strings_of(const cJSON *array, struct where *w, char ***out, size_t *count,
+                      bool allow_empty)
+{
+	if (!cJSON_IsArray(array))
+		return fail(w, "must be an array of strings");
+	const size_t n = (size_t)cJSON_GetArraySize(array);
+	if (n == 0 && !allow_empty)
+		return fail(w, "must not be empty");
+	char **items = calloc(n + 1, sizeof(char *));
+	if (items == NULL)
+		return aero_error_set("out of memory");
+	*out = items;
+	*count = 0;
+	const cJSON *item = NULL;
+	cJSON_ArrayForEach(item, array)
+	{
+		w->item = (long)*count;
+		if (!cJSON_IsString(item))
+			return fail(w, "must be a string");
+		if ((items[*count] = strdup(item->valuestring)) == NULL)
+			return aero_error_set("out of memory");
+		(*count)++;
+	}
+	w->item = -1;
+	return 0;
+}
+
+/* A number or a string of digits, as text; NULL when neither. */
+static char *number_text(const cJSON *v)
+{
+	char buf[64];
+	if (cJSON_IsString(v))
+		return strdup(v->valuestring);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740991.0 ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble) {
+		if (cJSON_IsNumber(v)) { /* 0.5 CPUs */
+			(void)snprintf(buf, sizeof(buf), "%.9g", v->valuedouble);
+			return strdup(buf);
+		}
+		return NULL;
+	}
+	(void)snprintf(buf, sizeof(buf), "%lld", (long long)v->valuedouble);
+	return strdup(buf);
+}
+
+static int take_resources(const cJSON *res, struct where *w, struct aero_task *t)
+{
+	w->field = "resources";
+	if (!cJSON_IsObject(res))
+		return fail(w, "must be an object such as {\"cpus\": 2, \"memory\": \"4g\", "
+		               "\"gpus\": 1}");
+	const cJSON *item = NULL;
+	cJSON_ArrayForEach(item, res)
+	{
+		char *text = number_text(item);
+		if (text == NULL)
+			return fail(w, "'%s' must be a number or a string", item->string);
+		if (strcmp(item->string, "cpus") == 0) {
+			t->cpus = text;
+			if (aero_parse_cpus(text, &t->nano_cpus) < 0)
+				return fail(w, "%s", aero_error_last());
+		} else if (strcmp(item->string, "memory") == 0) {
+			t->memory = text;
+			uint64_t bytes = 0;
+			if (aero_size_parse(text, &bytes) < 0 || bytes == 0 || bytes > (1ULL << 50))
+				return fail(w, "memory '%s' is not a size such as 4g or 512m",
+				            text);
+			t->memory_bytes = (long long)bytes;
+		} else if (strcmp(item->string, "gpus") == 0) {
+			long n = 0;
+			if (strcmp(text, "all") != 0 && aero_parse_int(text, 0, 1024, &n) < 0) {
+				free(text);
+				return fail(w, "gpus must be 'all' or a count from 0 to 1024");
+			}
+			if (n == 0 && strcmp(text, "all") != 0)
+				free(text); /* 0: none */
+			else
+				t->gpus = text;
+		} else {
+			free(text);
+			return fail(w, "unknown key '%s' (cpus, memory, gpus)", item->string);
+		}
+	}
+	return 0;
+}
+
+static int take_inputs(const cJSON *array, struct where *w, struct aero_task *t)
+{
+	char **texts = NULL;
+	size_t n = 0;
+	w->field = "inputs";
+	int rc = strings_of(array, w, &texts, &n, true);
+	if (rc == 0 && (t->inputs = calloc(n + 1, sizeof(*t->inputs))) == NULL)
+		rc = aero_error_set("out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		w->item = (long)i;
+		if (aero_artifact_ref_parse(texts[i], &t->inputs[i].ref) < 0)
+			rc = fail(w, "%s", aero_error_last());
+		t->inputs[i].producer = -1;
+		for (size_t j = 0; rc == 0 && j < i; j++)
+			if (strcmp(t->inputs[j].ref.name, t->inputs[i].ref.name) == 0)
+				rc = fail(w, "artifact '%s' is an input twice", texts[i]);
+		t->input_count = i + 1;
+	}
+	w->item = -1;
+	for (size_t i = 0; texts != NULL && i < n; i++)
+		free(texts[i]);
+	free(texts);
+	return rc;
+}
+
+static int take_task(const cJSON *obj, struct where *w, struct aero_task *t, char ***after,
+                     size_t *after_count)
+{
+	if (!cJSON_IsObject(obj))
+		return fail(w, "a task must be an object with a \"name\" and a \"command\"");
+	const cJSON *item = NULL;
+	cJSON_ArrayForEach(item, obj)
+	{
+		const char *key = item->string;
+		w->field = key;
+		w->item = -1;
+		int rc = 0;
+		if (strcmp(key, "name") == 0) {
+			if (!cJSON_IsString(item) || !task_name_ok(item->valuestring))
+				return fail(w, "a task's name is 1 to 63 of a-z, 0-9 and '-', not "
+				               "starting or ending with '-'");
+			rc = dup_into(&t->name, item->valuestring);
+		} else if (strcmp(key, "command") == 0) {
+			rc = strings_of(item, w, &t->argv, &t->argc, false);
+		} else if (strcmp(key, "image") == 0) {
+			if (!cJSON_IsString(item) || item->valuestring[0] == '\0')
+				return fail(w, "must name an image, such as \"python:3.12\"");
+			rc = dup_into(&t->image, item->valuestring);
+		} else if (strcmp(key, "inputs") == 0) {
+			rc = take_inputs(item, w, t);
+		} else if (strcmp(key, "outputs") == 0) {
+			rc = strings_of(item, w, &t->outputs, &t->output_count, true);
+			for (size_t i = 0; rc == 0 && i < t->output_count; i++) {
+				w->item = (long)i;
+				if (aero_artifact_name_check(t->outputs[i]) < 0)
+					return fail(w, "%s", aero_error_last());
+				for (size_t j = 0; j < i; j++)
+					if (strcmp(t->outputs[i], t->outputs[j]) == 0)
+						return fail(w, "'%s' is an output twice",
+						            t->outputs[i]);
+			}
+		} else if (strcmp(key, "after") == 0) {
+			rc = strings_of(item, w, after, after_count, true);
+		} else if (strcmp(key, "config") == 0) {
+			if (!cJSON_IsObject(item))
+				return fail(w, "must be an object of settings");
+			cJSON_Delete(t->config);
+			t->config = cJSON_Duplicate(item, true);
+			rc = t->config != NULL ? 0 : aero_error_set("out of memory");
+		} else if (strcmp(key, "seed") == 0) {
+			long seed = 0;
+			char *text = number_text(item);
+			if (text == NULL || aero_parse_int(text, 0, 4294967295L, &seed) < 0) {
+				free(text);
+				return fail(w, "a seed is a whole number from 0 to 2^32-1");
+			}
+			t->seed = text;
+		} else if (strcmp(key, "resources") == 0) {
+			rc = take_resources(item, w, t);
+		} else {
+			return fail(
+			        w,
+			        "unknown key '%s' (name, command, image, inputs, outputs, after, "
+			        "config, seed, resources)",
+			        key);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	w->field = NULL;
+	if (t->name == NULL)
+		return fail(w, "a task needs a \"name\"");
+	if (t->argv == NULL)
+		return fail(w, "a task needs a \"command\", an array such as [\"python3\", "
+		               "\"train.py\"]");
+	if (t->config == NULL && (t->config = cJSON_CreateObject()) == NULL)
+		return aero_error_set("out of memory");
+	return 0;
+}
+
+static int add_need(struct aero_task *t, size_t need)
+{
+	for (size_t i = 0; i < t->need_count; i++)
+		if (t->needs[i] == need)
+			return 0;
+	size_t *bigger = realloc(t->needs, (t->need_count + 1) * sizeof(*bigger));
+	if (bigger == NULL)
+		return aero_error_set("out of memory");
+	t->needs = bigger;
+	size_t at = t->need_count++;
+	for (; at > 0 && t->needs[at - 1] > need; at--)
+		t->needs[at] = t->needs[at - 1];
+	t->needs[at] = need;
+	return 0;
+}
+
+/* Producers for inputs, "after" for order, then the needs. */
+static int link_tasks(struct aero_pipeline *p, const char *origin, char ***after,
+                      const size_t *after_count)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		struct where w = {.origin = origin, .task = i, .field = "name", .item = -1};
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->tasks[i].name, p->tasks[j].name) == 0)
+				return fail(&w, "two tasks are called '%s'", p->tasks[i].name);
+		for (size_t o = 0; o < p->tasks[i].output_count; o++)
+			for (size_t j = 0; j < i; j++)
+				for (size_t q = 0; q < p->tasks[j].output_count; q++)
+					if (strcmp(p->tasks[i].outputs[o],
+					           p->tasks[j].outputs[q]) == 0) {
+						w.field = "outputs";
+						w.item = (long)o;
+						char both[200];
+						(void)snprintf(
+						        both, sizeof(both),
+						        "'%s' is also an output of task '%s'",
+						        p->tasks[i].outputs[o], p->tasks[j].name);
+						return fail(&w,
+						            "%s: each artifact has one producer",
+						            both);
+					}
+	}
+	for (size_t i = 0; i < p->count; i++) {
+		struct aero_task *t = &p->tasks[i];
+		struct where w = {.origin = origin, .task = i, .field = "inputs"};
+		for (size_t k = 0; k < t->input_count; k++) {
+			struct aero_task_input *in = &t->inputs[k];
+			w.item = (long)k;
+			for (size_t j = 0; j < p->count && in->producer < 0; j++)
+				for (size_t q = 0; q < p->tasks[j].output_count; q++)
+					if (strcmp(p->tasks[j].outputs[q], in->ref.name) == 0)
+						in->producer = (long)j;
+			if (in->producer < 0)
+				continue;
+			if ((size_t)in->producer == i)
+				return fail(&w, "'%s' is this task's own output", in->ref.name);
+			if (in->ref.kind != AERO_REF_LATEST)
+				return fail(
+				        &w,
+				        "a version of '%s' is named, but a task of this pipeline "
+				        "makes it: write the name alone to take that task's "
+				        "output",
+				        in->ref.name);
+			if (add_need(t, (size_t)in->producer) < 0)
+				return -1;
+		}
+		w.field = "after";
+		for (size_t k = 0; k < after_count[i]; k++) {
+			w.item = (long)k;
+			const long j = aero_pipeline_find(p, after[i][k]);
+			if (j < 0)
+				return fail(&w, "no task is called '%s'", after[i][k]);
+			if ((size_t)j == i)
+				return fail(&w, "a task cannot come after itself");
+			if (add_need(t, (size_t)j) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Kahn's algorithm, taking the lowest index first so the order is the file's
+ * wherever the graph allows. */
+static int order_tasks(struct aero_pipeline *p, const char *origin)
+{
+	p->order = calloc(p->count + 1, sizeof(size_t));
+	bool *done = calloc(p->count + 1, sizeof(bool));
+	if (p->order == NULL || done == NULL) {
+		free(done);
+		return aero_error_set("out of memory");
+	}
+	size_t placed = 0;
+	for (bool progress = true; progress && placed < p->count;) {
+		progress = false;
+		for (size_t i = 0; i < p->count; i++) {
+			bool ready = !done[i];
+			for (size_t k = 0; ready && k < p->tasks[i].need_count; k++)
+				ready = done[p->tasks[i].needs[k]];
+			if (ready) {
+				done[i] = true;
+				p->order[placed++] = i;
+				progress = true;
+				break;
+			}
+		}
+	}
+	int rc = 0;
+	if (placed < p->count) {
+		char names[512] = "";
+		size_t used = 0;
+		for (size_t i = 0; i < p->count && used + 70 < sizeof(names); i++)
+			if (!done[i])
+				used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+				                         used > 0 ? ", " : "", p->tasks[i].name);
+		rc = aero_error_set("%s: the tasks %s wait on each other in a cycle: each "
+		                    "needs another's output (or names it in \"after\")",
+		                    origin, names);
+	}
+	free(done);
+	return rc;
+}
+
+static char *name_of_file(const char *origin)
+{
+	const char *base = strrchr(origin, '/');
+	base = base != NULL ? base + 1 : origin;
+	size_t len = strlen(base);
+	if (len > 5 && strcmp(base + len - 5, ".json") == 0)
+		len -= 5;
+	if (len > 63)
+		len = 63;
+	char *name = len > 0 ? strndup(base, len) : strdup("pipeline");
+	for (char *c = name; c != NULL && *c != '\0'; c++) /* "My_Steps" -> "my-steps" */
+		*c = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a')
+		     : ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')) ? *c
+		                                                              : '-';
+	if (name != NULL && (name[0] == '-' || name[strlen(name) - 1] == '-')) {
+		free(name);
+		name = strdup("pipeline");
+	}
+	return name;
+}
+
+int aero_pipeline_parse(const char *text, size_t len, const char *origin, struct aero_pipeline *p)
+{
+	memset(p, 0, sizeof(*p));
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (doc == NULL) {
+		const size_t at = end != NULL && end >= text ? (size_t)(end - text) : 0;
+		return aero_error_set("%s: not JSON (near byte %zu); see doc/pipelines.md", origin,
+		                      at);
+	}
+	int rc = 0;
+	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+	const cJSON *item = NULL;
+	const cJSON *top = cJSON_IsObject(doc) ? doc : NULL;
+	cJSON_ArrayForEach(item, top)
+	{
+		if (rc == 0 && strcmp(item->string, "tasks") != 0 &&
+		    strcmp(item->string, "name") != 0)
+			rc = aero_error_set("%s: unknown key '%s' (a pipeline has \"name\" and "
+			                    "\"tasks\")",
+			                    origin, item->string);
+	}
+	if (rc == 0 &&
+	    (!cJSON_IsObject(doc) || !cJSON_IsArray(tasks) || cJSON_GetArraySize(tasks) == 0))
+		rc = aero_error_set("%s: a pipeline is an object with \"tasks\", a non-empty array "
+		                    "of tasks; see doc/pipelines.md",
+		                    origin);
+	if (rc == 0 && cJSON_GetArraySize(tasks) > AERO_PIPELINE_TASKS_MAX)
+		rc = aero_error_set("%s: more than %d tasks", origin, AERO_PIPELINE_TASKS_MAX);
+	if (rc == 0 && name != NULL && (!cJSON_IsString(name) || !task_name_ok(name->valuestring)))
+		rc = aero_error_set("%s: \"name\" is 1 to 63 of a-z, 0-9 and '-', not starting or "
+		                    "ending with '-'",
+		                    origin);
+	if (rc == 0) {
+		p->name = name != NULL ? strdup(name->valuestring) : name_of_file(origin);
+		p->count = (size_t)cJSON_GetArraySize(tasks);
+		p->tasks = calloc(p->count, sizeof(*p->tasks));
+		if (p->name == NULL || p->tasks == NULL)
+			rc = aero_error_set("out of memory");
+	}
+	char ***after = rc == 0 ? calloc(p->count, sizeof(char **)) : NULL;
+	size_t *after_count = rc == 0 ? calloc(p->count, sizeof(size_t)) : NULL;
+	if (rc == 0 && (after == NULL || after_count == NULL))
+		rc = aero_error_set("out of memory");
+	size_t i = 0;
+	const cJSON *each = rc == 0 ? tasks : NULL;
+	cJSON_ArrayForEach(item, each)
+	{
+		struct where w = {.origin = origin, .task = i, .item = -1};
+		if (rc == 0)
+			rc = take_task(item, &w, &p->tasks[i], &after[i], &after_count[i]);
+		i++;
+	}
+	if (rc == 0)
+		rc = link_tasks(p, origin, after, after_count);
+	if (rc == 0)
+		rc = order_tasks(p, origin);
+	for (size_t k = 0; after != NULL && k < p->count; k++) {
+		for (size_t j = 0; after[k] != NULL && j < after_count[k]; j++)
+			free(after[k][j]);
+		free(after[k]);
+	}
+	free(after);
+	free(after_count);
+	cJSON_Delete(doc);
+	if (rc < 0)
+		aero_pipeline_free(p);
+	return rc < 0 ? -1 : 0;
+}
+
+int aero_pipeline_load(const char *path, struct aero_pipeline *p)
+{
+	memset(p, 0, sizeof(*p));
+	size_t len = 0;
+	char *text = aero_file_read(path, PIPELINE_FILE_MAX, &len);
+	if (text == NULL)
+		return aero_error_set("cannot read the pipeline %s: %s", path, aero_error_last());
+	const int rc = aero_pipeline_parse(text, len, path, p);
+	free(text);
+	return rc;
+}
+
+long aero_pipeline_find(const struct aero_pipeline *p, const char *name)
+{
+	for (size_t i = 0; i < p->count; i++)
+		if (p->tasks[i].name != NULL && strcmp(p->tasks[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+void aero_pipeline_downstream(const struct aero_pipeline *p, size_t i, bool *mark)
+{
+	mark[i] = true;
+	/* The order puts every task after what it needs: one pass suffices. */
+	for (size_t k = 0; k < p->count; k++) {
+		const struct aero_task *t = &p->tasks[p->order[k]];
+		for (size_t n = 0; n < t->need_count && !mark[p->order[k]]; n++)
+			if (mark[t->needs[n]])
+				mark[p->order[k]] = true;
+	}
+}
+
+static void strings_free(char **items, size_t count)
+{
+	for (size_t i = 0; items != NULL && i < count; i++)
+		free(items[i]);
+	free(items);
+}
+
+void aero_pipeline_free(struct aero_pipeline *p)
+{
+	for (size_t i = 0; p->tasks != NULL && i < p->count; i++) {
+		struct aero_task *t = &p->tasks[i];
+		free(t->name);
+		strings_free(t->argv, t->argc);
+		free(t->image);
+		free(t->inputs);
+		strings_free(t->outputs, t->output_count);
+		free(t->needs);
+		cJSON_Delete(t->config);
+		free(t->seed);
+		free(t->cpus);
+		free(t->memory);
+		free(t->gpus);
+	}
+	free(p->tasks);
+	free(p->order);
+	free(p->name);
+	memset(p, 0, sizeof(*p));
+}
