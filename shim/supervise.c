@@ -12,6 +12,7 @@
 #include "console.h"
 #include "courier.h"
 #include "descendants.h"
+#include "env_config.h"
 #include "error.h"
 #include "experiment_spawn.h"
 #include "log.h"
@@ -443,7 +444,7 @@ static int supervise_run(const struct aero_init_options *opts,
 	const struct aero_channel_peer peer = opts->run_dir != NULL ? channel_peer(opts, privileges)
 	                                                            : (struct aero_channel_peer){0};
 	if (opts->run_dir != NULL &&
-	    (aero_spool_open(&s.spool, opts->run_dir) < 0 ||
+	    (aero_spool_open(&s.spool, opts->run_dir) < 0 || aero_env_config_apply(s.spool) < 0 ||
 	     aero_channel_open(&s.channel, opts->run_dir, s.spool, &peer) < 0)) {
 		aero_log_error("cannot open the run's records, so it is not started: %s",
 		               aero_error_last());

@@ -16,6 +16,7 @@
 static const struct aero_probe probes[] = {
         {"run", aero_probe_run},
         {"run", aero_probe_run_dev},
+        {"run", aero_probe_run_pipeline},
         {"git", aero_probe_git},
         {"image", aero_probe_image},
         {"system.os", aero_probe_os},

@@ -1,5 +1,5 @@
-/* git, image and run.dev: what aero-launch knew when it started the run, as
- * it passed it in AERO_GIT_*, AERO_IMAGE_* and AERO_DEV. Nothing here is
+/* git, image, run.dev and run.pipeline: what aero-launch knew when it started the run, as
+ * it passed it in AERO_GIT_*, AERO_IMAGE_*, AERO_DEV and AERO_PIPELINE. Nothing here is
  * read from the tree: the launcher read the repository and built the image. */
 #include "error.h"
 #include "files.h"
@@ -52,5 +52,24 @@ int aero_probe_run_dev(const struct aero_capture_ctx *ctx, cJSON *part)
 	const char *dev = getenv("AERO_DEV");
 	if (cJSON_AddBoolToObject(part, "dev", dev != NULL && strcmp(dev, "1") == 0) == NULL)
 		return aero_error_set("out of memory");
+	return 0;
+}
+
+int aero_probe_run_pipeline(const struct aero_capture_ctx *ctx, cJSON *part)
+{
+	(void)ctx;
+	const char *text = getenv("AERO_PIPELINE");
+	if (text == NULL || text[0] == '\0')
+		return 0;
+	cJSON *pipeline = cJSON_Parse(text);
+	if (!cJSON_IsObject(pipeline)) {
+		cJSON_Delete(pipeline);
+		return aero_json_add_string(part, "pipeline",
+		                            "AERO_PIPELINE was set but is not a JSON object");
+	}
+	if (!cJSON_AddItemToObject(part, "pipeline", pipeline)) {
+		cJSON_Delete(pipeline);
+		return aero_error_set("out of memory");
+	}
 	return 0;
 }

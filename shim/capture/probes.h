@@ -55,6 +55,10 @@ int aero_probe_git(const struct aero_capture_ctx *ctx, cJSON *part);
 int aero_probe_image(const struct aero_capture_ctx *ctx, cJSON *part);
 int aero_probe_run_dev(const struct aero_capture_ctx *ctx, cJSON *part);
 
+/* run.pipeline: the pipeline task this run is (AERO_PIPELINE, a JSON object
+ * aero-launch gives: pipeline id and name, task, key, inputs and their runs). */
+int aero_probe_run_pipeline(const struct aero_capture_ctx *ctx, cJSON *part);
+
 /* os-release KEY=value lines (quoted or not) into out's members. */
 int aero_parse_os_release(const char *text, cJSON *out);
 /* dpkg status stanzas into an array of {name, version, architecture, source[, status]}. */
