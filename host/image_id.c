@@ -1,15 +1,51 @@
 /* GET /images/{name}/json: the engine's answer to "which image is this?". */
 #include "image_id.h"
 
+#include "canonjson.h"
 #include "error.h"
 #include "status.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* What the image runs: {"layers", "entrypoint", "cmd", "env", "workdir", "user"}. */
+static int content_of(const cJSON *doc, char **content)
+{
+	const cJSON *config = cJSON_GetObjectItemCaseSensitive(doc, "Config");
+	const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(doc, "RootFS");
+	static const char *const keys[][2] = {{"Entrypoint", "entrypoint"},
+	                                      {"Cmd", "cmd"},
+	                                      {"Env", "env"},
+	                                      {"WorkingDir", "workdir"},
+	                                      {"User", "user"}};
+	cJSON *parts = cJSON_CreateObject();
+	cJSON *layers = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rootfs, "Layers"), true);
+	bool ok = parts != NULL && layers != NULL && cJSON_AddItemToObject(parts, "layers", layers);
+	if (!ok)
+		cJSON_Delete(layers);
+	for (size_t i = 0; ok && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(config, keys[i][0]);
+		cJSON *copy = value != NULL ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
+		ok = copy != NULL && cJSON_AddItemToObject(parts, keys[i][1], copy);
+		if (!ok)
+			cJSON_Delete(copy);
+	}
+	char fingerprint[72];
+	ok = ok && aero_json_fingerprint(parts, fingerprint) == 0 &&
+	     (*content = strdup(fingerprint)) != NULL;
+	cJSON_Delete(parts);
+	return ok ? 0 : aero_error_set("out of memory");
+}
+
 int aero_image_id(const struct aero_engine *eng, const char *ref, char **id)
+{
+	return aero_image_content(eng, ref, id, NULL);
+}
+
+int aero_image_content(const struct aero_engine *eng, const char *ref, char **id, char **content)
 {
 	*id = NULL;
 	char *quoted = aero_engine_escape(ref);
@@ -41,6 +77,8 @@ int aero_image_id(const struct aero_engine *eng, const char *ref, char **id)
 		if (*id == NULL) {
 			aero_error_set("the engine's answer about image '%s' has no id", ref);
 			rc = -AERO_EXIT_ENGINE;
+		} else if (content != NULL && content_of(doc, content) < 0) {
+			rc = -AERO_EXIT_INTERNAL;
 		}
 		cJSON_Delete(doc);
 	}

@@ -202,25 +202,37 @@ static void run_free(struct run *r)
 		close(r->sigfd);
 }
 
-/* --image-id: an image built (or pulled) before, recorded under --image's
- * name, else the one given. */
-static int use_image(struct run *r)
+/* The image: the commit's tree as the context, tagged NAME:SHORT-COMMIT; or,
+ * with --image-id, an image built (or pulled) before, recorded under that
+ * tag (or the --image given with it: a task of a pipeline may name one). */
+static int build_image(struct run *r)
 {
-	r->tag = strdup(r->opts.image != NULL ? r->opts.image : r->opts.image_id);
-	if (r->tag == NULL) {
+	const struct aero_git_facts *g = &r->git;
+	const bool given = r->opts.image_id != NULL;
+	char *name = image_name(&r->opts, g);
+	const size_t len = name != NULL ? strlen(name) + sizeof(g->short_commit) + 2 : 0;
+	char *tag = len > 0 ? malloc(len) : NULL;
+	if (tag != NULL && given && r->opts.image != NULL) {
+		memcpy(tag, name, len - sizeof(g->short_commit) - 1);
+	} else if (tag != NULL) {
+		memcpy(tag, name, len - sizeof(g->short_commit) - 2);
+		tag[len - sizeof(g->short_commit) - 2] = ':';
+		memcpy(tag + len - sizeof(g->short_commit) - 1, g->short_commit,
+		       sizeof(g->short_commit));
+	}
+	if (tag != NULL && !given)
+		r->labels = labels_of(g, name);
+	r->name = name;
+	r->tag = tag;
+	if (r->tag == NULL || (!given && r->labels == NULL)) {
 		aero_error_set("out of memory");
 		return -AERO_EXIT_INTERNAL;
 	}
-	const int rc = aero_engine_open(&r->eng);
-	return rc < 0 ? rc : aero_image_id(r->eng, r->opts.image_id, &r->image_id);
-}
-
-/* The image: the commit's tree as the context, tagged NAME:SHORT-COMMIT. */
-static int build_image(struct run *r)
-{
-	if (r->opts.image_id != NULL)
-		return use_image(r);
-	const struct aero_git_facts *g = &r->git;
+	int rc = aero_engine_open(&r->eng);
+	if (rc < 0)
+		return rc;
+	if (given)
+		return aero_image_id(r->eng, r->opts.image_id, &r->image_id);
 	git_oid commit;
 	if (git_oid_fromstr(&commit, g->commit) != 0 ||
 	    aero_context_new(r->repo, &commit, &r->ctx) < 0)
@@ -233,25 +245,6 @@ static int build_image(struct run *r)
 		        g->short_commit, r->opts.dockerfile);
 		return -AERO_EXIT_BUILD;
 	}
-	char *name = image_name(&r->opts, g);
-	const size_t len = name != NULL ? strlen(name) + sizeof(g->short_commit) + 2 : 0;
-	char *tag = len > 0 ? malloc(len) : NULL;
-	if (tag != NULL) {
-		memcpy(tag, name, len - sizeof(g->short_commit) - 2);
-		tag[len - sizeof(g->short_commit) - 2] = ':';
-		memcpy(tag + len - sizeof(g->short_commit) - 1, g->short_commit,
-		       sizeof(g->short_commit));
-		r->labels = labels_of(g, name);
-	}
-	r->name = name;
-	r->tag = tag;
-	if (r->tag == NULL || r->labels == NULL) {
-		aero_error_set("out of memory");
-		return -AERO_EXIT_INTERNAL;
-	}
-	const int rc = aero_engine_open(&r->eng);
-	if (rc < 0)
-		return rc;
 	if (!r->opts.quiet)
 		fprintf(stderr, "aero-launch: building %s from commit %s\n", r->tag,
 		        g->short_commit);
