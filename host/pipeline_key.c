@@ -47,7 +47,7 @@ static int by_name(const void *a, const void *b)
 static cJSON *input_parts(const cJSON *inputs)
 {
 	const size_t n = (size_t)cJSON_GetArraySize(inputs);
-	const cJSON **sorted = calloc(n + 1, sizeof(*sorted));
+	const cJSON **sorted = calloc(n + 1, sizeof(const cJSON *));
 	cJSON *out = cJSON_CreateArray();
 	size_t count = 0;
 	const cJSON *in = NULL;
@@ -62,7 +62,7 @@ static cJSON *input_parts(const cJSON *inputs)
 		cJSON_Delete(out);
 		return NULL;
 	}
-	qsort(sorted, count, sizeof(*sorted), by_name);
+	qsort(sorted, count, sizeof(const cJSON *), by_name);
 	for (size_t i = 0; i < count; i++) {
 		cJSON *part = cJSON_CreateObject();
 		if (part == NULL || !cJSON_AddItemToArray(out, part) ||

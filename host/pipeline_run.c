@@ -751,7 +751,7 @@ static void wait_for_tasks(struct pipe_run *r)
 		nfds_t n = 0;
 		for (size_t i = 0; i < r->p.count; i++)
 			for (int w = 0; w < 2 && r->s[i].state == RUNNING; w++)
-				if (r->s[i].proc.fd[w] >= 0 && n < 2 * JOBS_MAX) {
+				if (r->s[i].proc.fd[w] >= 0 && n < (nfds_t)2 * JOBS_MAX) {
 					fds[n] = (struct pollfd){.fd = r->s[i].proc.fd[w],
 					                         .events = POLLIN};
 					owner[n] = i;
