@@ -274,6 +274,14 @@ static char *command_line(const cJSON *manifest)
 	return line;
 }
 
+/* run.pipeline's member key, for a pipeline task's tags; NULL when not one. */
+static const char *pipeline_fact(const cJSON *manifest, const char *key)
+{
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(manifest, "run");
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(run, "pipeline"), key));
+}
+
 static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *ctx,
                                         const cJSON *manifest)
 {
@@ -307,6 +315,9 @@ static enum aero_sink_result create_run(struct mlflow *m, struct aero_sink_ctx *
 	        add_tag(tags, "mlflow.docker.image.id",
 	                aero_sink_manifest_string(manifest, "image", "id")) &&
 	        add_tag(tags, "aeromancy.run_id", run_id) &&
+	        add_tag(tags, "aeromancy.pipeline", pipeline_fact(manifest, "name")) &&
+	        add_tag(tags, "aeromancy.pipeline_run", pipeline_fact(manifest, "id")) &&
+	        add_tag(tags, "aeromancy.task", pipeline_fact(manifest, "task")) &&
 	        add_tag(tags, "aeromancy.fingerprint",
 	                cJSON_IsString(cJSON_GetObjectItemCaseSensitive(manifest, "fingerprint"))
 	                        ? cJSON_GetObjectItemCaseSensitive(manifest, "fingerprint")

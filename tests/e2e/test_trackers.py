@@ -445,3 +445,43 @@ def test_both_trackers_at_once(aero_init, tmp_path, wandb_double, wandb_env, mlf
     assert code == 0, err
     assert_wandb_has_everything(wandb_double, tmp_path, 0)
     assert_mlflow_has_everything(mlflow_double, tmp_path, "FINISHED")
+
+
+TASK_CODE = """
+import aeromancy
+aeromancy.log({"loss": 0.5})
+"""
+
+
+def test_a_pipeline_task_is_grouped_and_configured_in_both_trackers(
+        aero_init, tmp_path, wandb_double, wandb_env, mlflow_double, mlflow_env):
+    # What `aero-launch pipeline run` gives each task's aero-init.
+    pipeline = {"name": "digits", "id": "20261127-000000-0badcafe", "task": "train-a",
+                "key": "sha256:" + "ab" * 32, "config": {"lr": 0.1}, "inputs": []}
+    env = dict(wandb_env, **mlflow_env, AERO_PIPELINE=json.dumps(pipeline),
+               AERO_CONFIG='{"lr": 0.1, "layers": 2}', WANDB_RUN_GROUP="digits-20261127",
+               WANDB_JOB_TYPE="train-a")
+    code, out, err = run_aero(aero_init, tmp_path, "wandb,mlflow", env, code=TASK_CODE)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["run"]["pipeline"] == pipeline
+    assert json.loads((tmp_path / "config.json").read_text()) == {"lr": 0.1, "layers": 2}
+    run = the_run(wandb_double)
+    assert run["groupName"] == "digits-20261127" and run["jobType"] == "train-a"
+    assert run["config"]["lr"] == {"value": 0.1} and run["config"]["layers"] == {"value": 2}
+    assert run["config"]["aeromancy"]["value"]["run"]["pipeline"]["task"] == "train-a"
+    run = the_run(mlflow_double)
+    assert run["params"] == {"lr": "0.1", "layers": "2"}
+    tags = run["tags"]
+    assert tags["aeromancy.pipeline"] == "digits"
+    assert tags["aeromancy.pipeline_run"] == pipeline["id"]
+    assert tags["aeromancy.task"] == "train-a"
+
+
+def test_a_bad_aero_config_stops_the_run_before_it_starts(aero_init, tmp_path):
+    code, out, err = run_aero(aero_init, tmp_path, "local", {"AERO_CONFIG": "[1, 2]"},
+                              code=TASK_CODE)
+    assert code == 125 and "AERO_CONFIG is not a JSON object" in err
+    # The experiment never started: it would have logged a row.
+    metrics = tmp_path / "metrics.jsonl"
+    assert not metrics.exists() or metrics.read_text() == ""
