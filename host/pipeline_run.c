@@ -101,6 +101,7 @@ struct slot {
 	char *why;
 	int exit_status;
 	int64_t started_ms;
+	char started[AERO_UTC_SIZE]; /* when it was started, UTC */
 	double seconds;
 	char *image_id, *image_content;
 	char prefix[80];
@@ -587,6 +588,7 @@ static int start_task(struct pipe_run *r, size_t i)
 		return rc;
 	s->state = RUNNING;
 	s->started_ms = aero_clock_monotonic_ms();
+	aero_clock_utc_now(s->started);
 	r->running++;
 	if (!r->o.quiet)
 		fprintf(stderr, "%sruns as %s: %s\n", s->prefix, s->run_id, s->why);
@@ -829,8 +831,9 @@ static cJSON *run_record(const struct pipe_run *r)
 		    (s->key[0] != '\0' ? cJSON_AddStringToObject(t, "key", s->key)
 		                       : cJSON_AddNullToObject(t, "key")) == NULL ||
 		    (s->why != NULL && cJSON_AddStringToObject(t, "why", s->why) == NULL) ||
-		    (s->state == RAN &&
-		     cJSON_AddNumberToObject(t, "seconds", s->seconds) == NULL) ||
+		    (s->started[0] != '\0' &&
+		     (cJSON_AddStringToObject(t, "started", s->started) == NULL ||
+		      cJSON_AddNumberToObject(t, "seconds", s->seconds) == NULL)) ||
 		    (s->state == FAILED &&
 		     cJSON_AddNumberToObject(t, "exit_status", s->exit_status) == NULL) ||
 		    (s->inputs != NULL &&

@@ -6,8 +6,11 @@ what needs it."""
 import glob
 import json
 import os
+import datetime
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -26,6 +29,7 @@ prepare)
     aero-init artifact put -q digits /tmp/out
     aero-init log rows=3 ;;
 train)
+    sleep 1
     aero-init artifact get -q digits /tmp/in
     mkdir -p /tmp/m
     { cat /tmp/in/data.txt; echo "$AERO_CONFIG"; } | sha256sum > /tmp/m/model.txt
@@ -41,6 +45,10 @@ fail)
     exit 3 ;;
 lazy)
     echo "puts nothing" ;;
+wait)
+    trap 'echo got INT; exit 5' INT
+    echo ready
+    while :; do sleep 0.1; done ;;
 esac
 """
 
@@ -149,6 +157,13 @@ def test_four_tasks_run_in_order_then_all_are_skipped(aero_launch, project):
     assert json.load(open(os.path.join(train_a, "config.json"))) == {"lr": 0.1}
     assert json.load(open(os.path.join(train_a, "manifest.json")))["seed"]["base"] == "1"
     assert b"[evaluate] " in r.stdout + r.stderr
+    # -j 2: the two trainings (1 s each) ran at the same time.
+    def span(t):
+        start = datetime.datetime.fromisoformat(t["started"].replace("Z", "+00:00"))
+        return start, start + datetime.timedelta(seconds=t["seconds"])
+    (a0, a1), (b0, b1) = span(by_name["train-a"]), span(by_name["train-b"])
+    assert a0 < b1 and b0 < a1, "the independent tasks did not overlap under -j 2"
+    assert span(by_name["evaluate"])[0] >= max(a1, b1) - datetime.timedelta(seconds=0.01)
     assert by_name["evaluate"]["why"] and by_name["prepare"]["key"].startswith("sha256:")
 
     r2, again = pipeline_run(aero_launch, repo, env)
@@ -268,3 +283,29 @@ def test_dirty_checkout_and_bad_files_are_refused(aero_launch, project, tmp_path
     r = subprocess.run([aero_launch, "pipeline", "run", "-C", repo, str(bad)], env=env,
                        capture_output=True)
     assert r.returncode == USAGE and b"cycle" in r.stderr and r.stdout == b""
+
+
+def test_an_interrupted_pipeline_stops_its_tasks_and_says_so(aero_launch, project):
+    repo, env = project
+    waiting = four_tasks()
+    waiting["tasks"][1]["command"] = ["/app/steps.sh", "wait"]
+    commit_pipeline(repo, env, waiting)
+    proc = subprocess.Popen([aero_launch, "pipeline", "run", "-C", repo, "--network", "none",
+                             "--json", os.path.join(repo, "pipeline.json")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    seen = b""
+    while b"[train-a] ready" not in seen and time.time() < deadline:
+        seen += proc.stderr.read1(4096)
+    assert b"[train-a] ready" in seen, seen
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT, seen + err
+    record = json.loads(out)
+    by_name = {t["name"]: t for t in record["tasks"]}
+    # The task got the signal once, through its container, and ended its own way.
+    assert (seen + err).count(b"got INT") == 1
+    assert by_name["train-a"]["status"] == "failed" and by_name["train-a"]["exit_status"] == 5
+    assert by_name["evaluate"]["status"] == "not-run"
+    left = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True)
+    assert left.stdout == b"", "a task's container was left behind"
