@@ -4,6 +4,7 @@ trackers. Standard library only; the channel is described in doc/channel.md.
 
     import aeromancy
     aeromancy.config({"lr": 3e-4, "batch": 64})
+    lr = aeromancy.task_config().get("lr", 3e-4)         # a pipeline task's config
     for step in range(100):
         aeromancy.log({"loss": loss}, step=step)
     aeromancy.summary({"best_loss": best})
@@ -22,7 +23,7 @@ import sys
 import threading
 
 __all__ = ["AeromancyError", "log", "config", "summary", "tags", "notes", "use_artifact",
-           "log_artifact"]
+           "log_artifact", "task_config"]
 
 
 class AeromancyError(RuntimeError):
@@ -116,6 +117,18 @@ def log(data, step=None):
 def config(data):
     """Records hyperparameters (merged with those recorded before)."""
     _channel.send({"type": "config", "data": data})
+
+
+def task_config():
+    """The settings the launcher gave this run (a pipeline task's "config",
+    AERO_CONFIG), already recorded as its config; {} when none."""
+    text = os.environ.get("AERO_CONFIG", "")
+    if not text:
+        return {}
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise AeromancyError("AERO_CONFIG is not a JSON object")
+    return value
 
 
 def summary(data):

@@ -449,6 +449,7 @@ def test_both_trackers_at_once(aero_init, tmp_path, wandb_double, wandb_env, mlf
 
 TASK_CODE = """
 import aeromancy
+assert aeromancy.task_config() == {"lr": 0.1, "layers": 2}, aeromancy.task_config()
 aeromancy.log({"loss": 0.5})
 """
 
