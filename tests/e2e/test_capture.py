@@ -351,7 +351,7 @@ def field_paths(value, prefix=""):
     if isinstance(value, dict):
         for key, child in value.items():
             if prefix in ("env", "system.os", "system.rlimits", "seed.derived",
-                          "determinism.set"):
+                          "determinism.set", "run.pipeline.config"):
                 key = "<KEY>"
             path = prefix + "." + key if prefix else key
             yield path
@@ -359,6 +359,13 @@ def field_paths(value, prefix=""):
     elif isinstance(value, list):
         for child in value:
             yield from field_paths(child, prefix + "[]")
+
+
+# What aero-launch pipeline run gives a task (doc/pipelines.md).
+PIPELINE_TASK = {"name": "digits", "id": "20261127-000000-0badcafe", "task": "train",
+                 "key": "sha256:" + "0" * 64, "config": {"lr": 0.1},
+                 "inputs": [{"name": "data", "version": 3, "digest": "sha256:" + "1" * 64,
+                             "task": "prepare", "run": "20261127-000000-12345678"}]}
 
 
 def test_every_field_is_documented(aero_init, rootfs, tmp_path):
@@ -370,7 +377,8 @@ def test_every_field_is_documented(aero_init, rootfs, tmp_path):
         paths |= set(field_paths(manifest))
     run_dir = tmp_path / "run"
     subprocess.run([aero_init, "--deterministic", "--run-dir", str(run_dir), "--", "true"],
-                   check=True, env={**os.environ, "AERO_TASK": "t", "XLA_FLAGS": "--x"})
+                   check=True, env={**os.environ, "AERO_TASK": "t", "XLA_FLAGS": "--x",
+                                    "AERO_PIPELINE": json.dumps(PIPELINE_TASK)})
     paths |= set(field_paths(json.loads((run_dir / "manifest.json").read_text())))
     errors = {p for p in paths if p.endswith(".error")}
     missing = sorted(p for p in paths - errors - documented)
