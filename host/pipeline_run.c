@@ -770,6 +770,11 @@ static void wait_for_tasks(struct pipe_run *r)
 		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			/* poll itself failed: wait for the first task the plain way. */
+			struct slot *s = &r->s[owner[0]];
+			int status = 0;
+			aero_task_reap(&s->proc, &status);
+			finish_task(r, owner[0], status);
 			return;
 		}
 		for (nfds_t k = 0; k < n; k++) {

@@ -309,3 +309,38 @@ def test_an_interrupted_pipeline_stops_its_tasks_and_says_so(aero_launch, projec
     assert by_name["evaluate"]["status"] == "not-run"
     left = subprocess.run(["docker", "ps", "-aq"], env=env, capture_output=True)
     assert left.stdout == b"", "a task's container was left behind"
+
+
+def test_the_pipeline_runs_against_an_s3_store(aero_launch, project, tmp_path):
+    from helpers.motoserver import MotoServer, missing_programs
+    if missing_programs():
+        pytest.skip("moto_server or the aws CLI is not installed")
+    repo, env = project
+    (tmp_path / "moto").mkdir()
+    moto = MotoServer(str(tmp_path / "moto"))
+    try:
+        moto.wait_ready()
+        moto.aws("s3", "mb", "s3://pipes")
+        env = dict(env, **{k: v for k, v in moto.aws_env().items() if k.startswith("AWS_")},
+                   AWS_ENDPOINT_URL=moto.endpoint, AERO_STORE="s3://pipes/store")
+
+        def run(*opts):
+            # The host's network, where moto listens on 127.0.0.1.
+            r = subprocess.run([aero_launch, "pipeline", "run", "-C", repo, "--network",
+                                "host", "--json", *opts, os.path.join(repo, "pipeline.json")],
+                               env=env, capture_output=True, timeout=300)
+            return r, json.loads(r.stdout) if r.stdout.strip() else None
+
+        r, first = run()
+        assert r.returncode == 0, r.stderr
+        assert set(statuses(first).values()) == {"ran"}
+        # An independent client sees every version in the bucket.
+        listing = moto.aws("s3", "ls", "--recursive", "s3://pipes/store/names/")
+        for name in ("digits", "model-a", "model-b"):
+            assert "store/names/%s/v1.json" % name in listing, listing
+        r, second = run()
+        assert r.returncode == 0, r.stderr
+        assert set(statuses(second).values()) == {"up-to-date"}
+    finally:
+        moto.stop()
+    assert not os.path.exists(os.path.join(tmp_path, "store")), "the file store was used"
