@@ -767,6 +767,8 @@ static void wait_for_tasks(struct pipe_run *r)
 					(void)kill(r->s[i].proc.pid,
 					           stop_signal == SIGINT ? SIGINT : SIGTERM);
 		}
+		if (n == 0) /* every running task has a pipe open until it is reaped */
+			return;
 		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
