@@ -196,7 +196,8 @@ int aero_k8s_opts_parse(struct aero_k8s_opts *o, int argc, char **argv,
 			               aero_arg_shown(argv[optind - 1]), argv[optind - 1], what);
 			rc = -1;
 		} else if ((c < AERO_K8S_OPT_OWN ? parse_shared(o, c, optarg)
-		                                 : own(ctx, c, optarg)) < 0) {
+		            : own != NULL        ? own(ctx, c, optarg)
+		                                 : aero_error_set("unknown option")) < 0) {
 			aero_log_error("%s: %s", what, aero_error_last());
 			rc = -1;
 		}

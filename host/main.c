@@ -6,6 +6,7 @@
 #include "context_cmd.h"
 #include "k8s_cmd.h"
 #include "log.h"
+#include "pipeline_cmd.h"
 #include "push_cmd.h"
 #include "redact.h"
 #include "run_cmd.h"
@@ -26,7 +27,7 @@ static const struct command commands[] = {
         {"context", aero_context_main},  {"push", aero_push_cmd},
         {"k8s", aero_k8s_cmd},           {"runs", aero_runs_main},
         {"sync", aero_launch_sync_main}, {"artifact", aero_artifact_cmd},
-        {"cache", aero_cache_cmd},
+        {"cache", aero_cache_cmd},       {"pipeline", aero_pipeline_cmd},
 };
 
 static void usage(FILE *out)
@@ -42,6 +43,7 @@ static void usage(FILE *out)
 	      "  context        write the build context of HEAD (a tar of the commit) to stdout\n"
 	      "  push           push an image to a registry and record its digest\n"
 	      "  k8s job        print a Kubernetes Job that runs an experiment in the image\n"
+	      "  pipeline argo  print an Argo Workflow that runs a pipeline file's tasks\n"
 	      "  runs ls|show|diff  list, show and compare the runs recorded here\n"
 	      "  sync           deliver what a run's trackers do not have yet\n"
 	      "  artifact ls|show|get|put  the versioned artifacts in the blob store\n"
