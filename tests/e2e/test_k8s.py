@@ -522,3 +522,16 @@ def test_aero_init_takes_the_grace_period_from_the_manifest(launch, aero_init, t
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_store_and_service_account(launch, checker, tmp_path):
+    """--store and --service-account, as `pipeline argo` takes them (k8s_opts.c)."""
+    text = job_text(launch, "--image", IMAGE, "--store", "s3://team-store/ml",
+                    "--service-account", "runner", "--run-id", "s", "--", "true")
+    pod = yaml.safe_load(text)["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "runner"
+    assert env_of(pod["containers"][0])["AERO_STORE"] == {"name": "AERO_STORE",
+                                                          "value": "s3://team-store/ml"}
+    assert checker(text, tmp_path).returncode == 0
+    r = launch("k8s", "job", "--image", IMAGE, "--store", "/data", "--", "true")
+    assert r.returncode == 2 and b"is not a store URL" in r.stderr
