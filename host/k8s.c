@@ -105,11 +105,7 @@ static int add_metadata(cJSON *parent, const struct aero_k8s_job *job, bool top)
 	if (meta == NULL || (top && add_string(meta, "name", job->name) < 0) ||
 	    (top && job->namespace != NULL && add_string(meta, "namespace", job->namespace) < 0))
 		return -1;
-	cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
-	cJSON *notes = labels != NULL ? cJSON_AddObjectToObject(meta, "annotations") : NULL;
-	if (notes == NULL || add_string(labels, "app.kubernetes.io/managed-by", "aeromancy") < 0)
-		return -1;
-	return add_string(notes, "aeromancy/run-id", job->run_id);
+	return aero_k8s_labels_add(meta, "aeromancy/run-id", job->run_id);
 }
 
 static cJSON *build(const struct aero_k8s_job *job, const char *run_dir)

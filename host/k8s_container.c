@@ -41,6 +41,17 @@ cJSON *aero_k8s_append_named(cJSON *array, const char *name)
 	return add_string(item, "name", name) == 0 ? item : NULL;
 }
 
+int aero_k8s_labels_add(cJSON *meta, const char *note, const char *value)
+{
+	cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
+	if (labels == NULL || add_string(labels, "app.kubernetes.io/managed-by", "aeromancy") < 0)
+		return -1;
+	if (note == NULL)
+		return 0;
+	cJSON *notes = cJSON_AddObjectToObject(meta, "annotations");
+	return notes != NULL ? add_string(notes, note, value) : -1;
+}
+
 static int env_value(cJSON *env, const char *name, const char *value)
 {
 	cJSON *item = aero_k8s_append_named(env, name);

@@ -33,6 +33,11 @@ int aero_k8s_runs_volume_add(cJSON *volumes, const struct aero_k8s_job *job);
  * margin, and the tracker's timeout when a tracker other than local is set. */
 long aero_k8s_grace_seconds(const struct aero_k8s_job *job);
 
+/* Adds "labels" (app.kubernetes.io/managed-by: aeromancy, which marks what
+ * aero-launch made) to meta, and "annotations" {note: value} unless note is
+ * NULL. 0, or -1 when memory runs out. */
+int aero_k8s_labels_add(cJSON *meta, const char *note, const char *value);
+
 /* Appends {"name": name} to array and returns it, or NULL when memory runs out. */
 cJSON *aero_k8s_append_named(cJSON *array, const char *name);
 

@@ -308,11 +308,7 @@ static int add_metadata(cJSON *doc, const struct aero_pipeline *p, const char *n
 	free(prefix);
 	if (rc < 0 || (namespace != NULL && add_string(meta, "namespace", namespace) < 0))
 		return -1;
-	cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
-	cJSON *notes = labels != NULL ? cJSON_AddObjectToObject(meta, "annotations") : NULL;
-	if (notes == NULL || add_string(labels, "app.kubernetes.io/managed-by", "aeromancy") < 0)
-		return -1;
-	return add_string(notes, "aeromancy/pipeline", p->name);
+	return aero_k8s_labels_add(meta, "aeromancy/pipeline", p->name);
 }
 
 /* Everything but the templates: entry point, service account, the pods'
@@ -330,11 +326,10 @@ static cJSON *add_spec(cJSON *doc, const struct aero_k8s_job *shared, const char
 	    add_string(spec, "podSpecPatch", patch) < 0)
 		return NULL;
 	cJSON *pod_meta = cJSON_AddObjectToObject(spec, "podMetadata");
-	cJSON *labels = pod_meta != NULL ? cJSON_AddObjectToObject(pod_meta, "labels") : NULL;
-	cJSON *volumes = labels != NULL ? cJSON_AddArrayToObject(spec, "volumes") : NULL;
-	if (volumes == NULL ||
-	    add_string(labels, "app.kubernetes.io/managed-by", "aeromancy") < 0 ||
-	    aero_k8s_runs_volume_add(volumes, shared) < 0)
+	cJSON *volumes = pod_meta != NULL && aero_k8s_labels_add(pod_meta, NULL, NULL) == 0
+	                         ? cJSON_AddArrayToObject(spec, "volumes")
+	                         : NULL;
+	if (volumes == NULL || aero_k8s_runs_volume_add(volumes, shared) < 0)
 		return NULL;
 	return spec;
 }
