@@ -15,8 +15,11 @@
 static void param_name(const char *artifact, char out[AERO_ARTIFACT_NAME_MAX + 1])
 {
 	size_t i = 0;
-	for (; artifact[i] != '\0' && i < AERO_ARTIFACT_NAME_MAX; i++)
-		out[i] = artifact[i] == '.' ? '_' : artifact[i];
+	for (; i < AERO_ARTIFACT_NAME_MAX && artifact[i] != '\0'; i++) {
+		out[i] = artifact[i];
+		if (out[i] == '.')
+			out[i] = '_';
+	}
 	out[i] = '\0';
 }
 
@@ -221,16 +224,16 @@ static cJSON *task_template(const struct aero_task *t, const struct aero_k8s_job
 	}
 	cJSON *template = cJSON_CreateObject();
 	cJSON *container = aero_k8s_container_new(&job, "main", run_dir);
-	int rc = 0;
-	if (template == NULL || container == NULL || add_string(template, "name", t->name) < 0 ||
-	    add_params(template, t, run_dir) < 0)
+	const bool built = template != NULL && container != NULL &&
+	                   add_string(template, "name", t->name) == 0 &&
+	                   add_params(template, t, run_dir) == 0;
+	int rc = built ? 0 : aero_error_set("out of memory");
+	if (rc == 0)
+		rc = add_task_env(container, t) == 0 ? aero_k8s_env_unique(container) : -1;
+	if (rc == 0 && cJSON_AddItemToObject(template, "container", container))
+		container = NULL; /* the template's now */
+	else if (rc == 0)
 		rc = aero_error_set("out of memory");
-	else if (add_task_env(container, t) < 0 || aero_k8s_env_unique(container) < 0)
-		rc = -1;
-	else if (!cJSON_AddItemToObject(template, "container", container))
-		rc = aero_error_set("out of memory");
-	else
-		container = NULL;
 	free(run_dir);
 	cJSON_Delete(container);
 	if (rc < 0) {
