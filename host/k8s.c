@@ -1,6 +1,7 @@
 #include "k8s.h"
 
 #include "error.h"
+#include "k8s_container.h"
 #include "k8s_security.h"
 
 #include <stdbool.h>
@@ -93,170 +94,18 @@ static int check_env_name(const char *name, const char *option)
 	return 0;
 }
 
-/* The helpers below return NULL or -1 only when memory runs out. */
-static cJSON *add_object(cJSON *parent, const char *key)
-{
-	return cJSON_AddObjectToObject(parent, key);
-}
-
 static int add_string(cJSON *parent, const char *key, const char *value)
 {
 	return cJSON_AddStringToObject(parent, key, value) != NULL ? 0 : -1;
 }
 
-static int add_number(cJSON *parent, const char *key, double value)
-{
-	return cJSON_AddNumberToObject(parent, key, value) != NULL ? 0 : -1;
-}
-
-static int add_string_array(cJSON *parent, const char *key, const char *const *items)
-{
-	cJSON *array = cJSON_AddArrayToObject(parent, key);
-	if (array == NULL)
-		return -1;
-	for (const char *const *item = items; *item != NULL; item++) {
-		cJSON *s = cJSON_CreateString(*item);
-		if (s == NULL || !cJSON_AddItemToArray(array, s)) {
-			cJSON_Delete(s);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Appends {"name": name} to array and hands it back for the rest. */
-static cJSON *append_named(cJSON *array, const char *name)
-{
-	cJSON *item = cJSON_CreateObject();
-	if (item == NULL || !cJSON_AddItemToArray(array, item)) {
-		cJSON_Delete(item);
-		return NULL;
-	}
-	return add_string(item, "name", name) == 0 ? item : NULL;
-}
-
-static int env_value(cJSON *env, const char *name, const char *value)
-{
-	cJSON *item = append_named(env, name);
-	return item != NULL ? add_string(item, "value", value) : -1;
-}
-
-/* valueFrom.fieldRef: a fact of the pod, from the downward API. */
-static int env_field(cJSON *env, const char *name, const char *field)
-{
-	cJSON *item = append_named(env, name);
-	cJSON *from = item != NULL ? add_object(item, "valueFrom") : NULL;
-	cJSON *ref = from != NULL ? add_object(from, "fieldRef") : NULL;
-	return ref != NULL ? add_string(ref, "fieldPath", field) : -1;
-}
-
-static int env_secret(cJSON *env, const struct aero_k8s_secret *secret)
-{
-	cJSON *item = append_named(env, secret->env);
-	cJSON *from = item != NULL ? add_object(item, "valueFrom") : NULL;
-	cJSON *ref = from != NULL ? add_object(from, "secretKeyRef") : NULL;
-	if (ref == NULL || add_string(ref, "name", secret->secret) < 0)
-		return -1;
-	return add_string(ref, "key", secret->key);
-}
-
-/* The names shim/capture/k8s.c reads the downward API's facts from. */
-static const struct {
-	const char *env;
-	const char *field;
-} downward[] = {
-        {"AERO_POD_NAME", "metadata.name"}, {"AERO_POD_NAMESPACE", "metadata.namespace"},
-        {"AERO_POD_UID", "metadata.uid"},   {"AERO_NODE_NAME", "spec.nodeName"},
-        {"AERO_POD_IP", "status.podIP"},    {"AERO_SERVICE_ACCOUNT", "spec.serviceAccountName"},
-};
-
-/* AERO_RUN_DIR and the rest of aero-init's settings: all it needs when the
- * kubelet starts it, with no launcher beside it. */
-static int add_env(cJSON *container, const struct aero_k8s_job *job, const char *run_dir)
-{
-	cJSON *env = cJSON_AddArrayToObject(container, "env");
-	char grace[32];
-	if (job->grace_ms % 1000 == 0)
-		(void)snprintf(grace, sizeof(grace), "%lds", job->grace_ms / 1000);
-	else
-		(void)snprintf(grace, sizeof(grace), "%ldms", job->grace_ms);
-	if (env == NULL || env_value(env, "AERO_RUN_ID", job->run_id) < 0 ||
-	    env_value(env, "AERO_RUN_DIR", run_dir) < 0 ||
-	    env_value(env, "AERO_IMAGE", job->image) < 0 ||
-	    env_value(env, "AERO_GRACE_PERIOD", grace) < 0 ||
-	    (job->seed != NULL && env_value(env, "AERO_SEED", job->seed) < 0) ||
-	    (job->tracker != NULL && env_value(env, "AERO_TRACKER", job->tracker) < 0) ||
-	    (job->user != NULL && !aero_k8s_user_by_kubelet(job) &&
-	     env_value(env, "AERO_USER", job->user) < 0) ||
-	    (job->caps != NULL && env_value(env, "AERO_CAPS", job->caps) < 0) ||
-	    (job->hermetic && env_value(env, "AERO_HERMETIC", "1") < 0) ||
-	    (job->allow_new_privs && env_value(env, "AERO_ALLOW_NEW_PRIVS", "1") < 0))
-		return -1;
-	for (size_t i = 0; i < sizeof(downward) / sizeof(downward[0]); i++)
-		if (env_field(env, downward[i].env, downward[i].field) < 0)
-			return -1;
-	for (size_t i = 0; i < job->env_count; i++) {
-		const char *eq = strchr(job->env[i], '=');
-		char *name = strndup(job->env[i], (size_t)(eq - job->env[i]));
-		const int rc = name != NULL ? env_value(env, name, eq + 1) : -1;
-		free(name);
-		if (rc < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < job->secret_count; i++)
-		if (env_secret(env, &job->secrets[i]) < 0)
-			return -1;
-	return 0;
-}
-
-/* Requests reserve what the experiment needs; memory and GPUs are limited to it
- * too (a pod over its memory is killed, not slowed), CPU is not, since a CPU
- * limit throttles data loaders without making anything more reproducible. */
-static int add_resources(cJSON *container, const struct aero_k8s_job *job)
-{
-	if (job->cpu == NULL && job->memory == NULL && job->gpus == 0)
-		return 0;
-	cJSON *resources = add_object(container, "resources");
-	cJSON *requests = resources != NULL ? add_object(resources, "requests") : NULL;
-	cJSON *limits = requests != NULL ? add_object(resources, "limits") : NULL;
-	char gpus[32];
-	(void)snprintf(gpus, sizeof(gpus), "%ld", job->gpus);
-	if (limits == NULL || (job->cpu != NULL && add_string(requests, "cpu", job->cpu) < 0) ||
-	    (job->memory != NULL && (add_string(requests, "memory", job->memory) < 0 ||
-	                             add_string(limits, "memory", job->memory) < 0)) ||
-	    (job->gpus > 0 && (add_string(requests, "nvidia.com/gpu", gpus) < 0 ||
-	                       add_string(limits, "nvidia.com/gpu", gpus) < 0)))
-		return -1;
-	if (limits->child == NULL)
-		cJSON_DeleteItemFromObjectCaseSensitive(resources, "limits");
-	return 0;
-}
-
-static int add_volume(cJSON *pod, cJSON *container, const struct aero_k8s_job *job)
-{
-	cJSON *mounts = cJSON_AddArrayToObject(container, "volumeMounts");
-	cJSON *mount = mounts != NULL ? append_named(mounts, "aero-runs") : NULL;
-	cJSON *volumes = mount != NULL ? cJSON_AddArrayToObject(pod, "volumes") : NULL;
-	cJSON *volume = volumes != NULL ? append_named(volumes, "aero-runs") : NULL;
-	if (volume == NULL || add_string(mount, "mountPath", AERO_K8S_RUNS_MOUNT) < 0)
-		return -1;
-	if (job->runs_pvc == NULL)
-		return add_object(volume, "emptyDir") != NULL ? 0 : -1;
-	cJSON *claim = add_object(volume, "persistentVolumeClaim");
-	return claim != NULL ? add_string(claim, "claimName", job->runs_pvc) : -1;
-}
-
 static int add_metadata(cJSON *parent, const struct aero_k8s_job *job, bool top)
 {
-	cJSON *meta = add_object(parent, "metadata");
+	cJSON *meta = cJSON_AddObjectToObject(parent, "metadata");
 	if (meta == NULL || (top && add_string(meta, "name", job->name) < 0) ||
 	    (top && job->namespace != NULL && add_string(meta, "namespace", job->namespace) < 0))
 		return -1;
-	cJSON *labels = add_object(meta, "labels");
-	cJSON *notes = labels != NULL ? add_object(meta, "annotations") : NULL;
-	if (notes == NULL || add_string(labels, "app.kubernetes.io/managed-by", "aeromancy") < 0)
-		return -1;
-	return add_string(notes, "aeromancy/run-id", job->run_id);
+	return aero_k8s_labels_add(meta, "aeromancy/run-id", job->run_id);
 }
 
 static cJSON *build(const struct aero_k8s_job *job, const char *run_dir)
@@ -265,30 +114,29 @@ static cJSON *build(const struct aero_k8s_job *job, const char *run_dir)
 	if (doc == NULL || add_string(doc, "apiVersion", "batch/v1") < 0 ||
 	    add_string(doc, "kind", "Job") < 0 || add_metadata(doc, job, true) < 0)
 		goto fail;
-	cJSON *spec = add_object(doc, "spec");
+	cJSON *spec = cJSON_AddObjectToObject(doc, "spec");
 	/* A retry would be a different run: it fails, and a person looks at why. */
-	cJSON *template = spec != NULL && add_number(spec, "backoffLimit", 0) == 0
-	                          ? add_object(spec, "template")
+	cJSON *template = spec != NULL && cJSON_AddNumberToObject(spec, "backoffLimit", 0) != NULL
+	                          ? cJSON_AddObjectToObject(spec, "template")
 	                          : NULL;
 	if (template == NULL || add_metadata(template, job, false) < 0)
 		goto fail;
-	cJSON *pod = add_object(template, "spec");
-	/* aero-init needs its grace period, then, with a tracker besides the run
-	 * directory, up to its tracker timeout to hand over the rest. */
-	const bool remote = job->tracker != NULL && strcmp(job->tracker, "local") != 0;
-	const long grace_s = (job->grace_ms + 999) / 1000 + AERO_K8S_GRACE_MARGIN_S +
-	                     (remote ? AERO_K8S_TRACKER_TIMEOUT_S : 0);
+	cJSON *pod = cJSON_AddObjectToObject(template, "spec");
 	if (pod == NULL || add_string(pod, "restartPolicy", "Never") < 0 ||
-	    add_number(pod, "terminationGracePeriodSeconds", (double)grace_s) < 0)
+	    cJSON_AddNumberToObject(pod, "terminationGracePeriodSeconds",
+	                            (double)aero_k8s_grace_seconds(job)) == NULL ||
+	    (job->service_account != NULL &&
+	     add_string(pod, "serviceAccountName", job->service_account) < 0))
 		goto fail;
 	cJSON *containers = cJSON_AddArrayToObject(pod, "containers");
-	cJSON *container = containers != NULL ? append_named(containers, "experiment") : NULL;
-	static const char *const entry[] = {"/usr/bin/aero-init", "--", NULL};
-	if (container == NULL || add_string(container, "image", job->image) < 0 ||
-	    add_string_array(container, "command", entry) < 0 ||
-	    add_string_array(container, "args", (const char *const *)job->command) < 0 ||
-	    add_env(container, job, run_dir) < 0 || add_resources(container, job) < 0 ||
-	    add_volume(pod, container, job) < 0 || aero_k8s_security_add(container, job) < 0)
+	cJSON *container = aero_k8s_container_new(job, "experiment", run_dir);
+	if (containers == NULL || container == NULL) {
+		cJSON_Delete(container);
+		goto fail;
+	}
+	cJSON_AddItemToArray(containers, container);
+	cJSON *volumes = cJSON_AddArrayToObject(pod, "volumes");
+	if (volumes == NULL || aero_k8s_runs_volume_add(volumes, job) < 0)
 		goto fail;
 	return doc;
 fail:
@@ -297,19 +145,16 @@ fail:
 	return NULL;
 }
 
-/* Everything Kubernetes would refuse, said before anything is written. */
-static int check(const struct aero_k8s_job *job)
+int aero_k8s_check(const struct aero_k8s_job *job)
 {
-	if (aero_k8s_check_label("--name", job->name) < 0 ||
-	    (job->namespace != NULL && aero_k8s_check_label("--namespace", job->namespace) < 0) ||
+	if ((job->namespace != NULL && aero_k8s_check_label("--namespace", job->namespace) < 0) ||
 	    (job->cpu != NULL && aero_k8s_check_quantity("cpu", job->cpu) < 0) ||
 	    (job->memory != NULL && aero_k8s_check_quantity("memory", job->memory) < 0) ||
 	    (job->runs_pvc != NULL && check_subdomain("--runs-pvc", job->runs_pvc) < 0) ||
+	    (job->service_account != NULL &&
+	     check_subdomain("--service-account", job->service_account) < 0) ||
 	    aero_k8s_security_check(job) < 0)
 		return -1;
-	if (job->command == NULL || job->command[0] == NULL)
-		return aero_error_set("no command given; usage: aero-launch k8s job [OPTIONS] -- "
-		                      "COMMAND [ARGS...]");
 	for (size_t i = 0; i < job->env_count; i++) {
 		const char *eq = strchr(job->env[i], '=');
 		if (eq == NULL)
@@ -338,27 +183,15 @@ static int check(const struct aero_k8s_job *job)
 	return 0;
 }
 
-/* Each variable once: a second value would silently win in the pod. */
-static int check_unique(const cJSON *container)
-{
-	const cJSON *env = cJSON_GetObjectItemCaseSensitive(container, "env");
-	for (const cJSON *a = env->child; a != NULL; a = a->next) {
-		const char *name = cJSON_GetObjectItemCaseSensitive(a, "name")->valuestring;
-		for (const cJSON *b = a->next; b != NULL; b = b->next)
-			if (strcmp(name,
-			           cJSON_GetObjectItemCaseSensitive(b, "name")->valuestring) == 0)
-				return aero_error_set("%s is set twice (by --env, --secret or "
-				                      "aero-launch's own settings); set it once",
-				                      name);
-	}
-	return 0;
-}
-
 int aero_k8s_job_build(const struct aero_k8s_job *job, cJSON **out)
 {
 	*out = NULL;
-	if (check(job) < 0)
+	/* Everything Kubernetes would refuse, said before anything is written. */
+	if (aero_k8s_check_label("--name", job->name) < 0 || aero_k8s_check(job) < 0)
 		return -1;
+	if (job->command == NULL || job->command[0] == NULL)
+		return aero_error_set("no command given; usage: aero-launch k8s job [OPTIONS] -- "
+		                      "COMMAND [ARGS...]");
 	char *run_dir = NULL;
 	if (asprintf(&run_dir, AERO_K8S_RUNS_MOUNT "/%s", job->run_id) < 0)
 		return aero_error_set("out of memory");
@@ -370,8 +203,8 @@ int aero_k8s_job_build(const struct aero_k8s_job *job, cJSON **out)
 	        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "spec"),
 	                                         "template"),
 	        "spec");
-	if (check_unique(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pod, "containers"),
-	                                    0)) < 0) {
+	if (aero_k8s_env_unique(cJSON_GetArrayItem(
+	            cJSON_GetObjectItemCaseSensitive(pod, "containers"), 0)) < 0) {
 		cJSON_Delete(doc);
 		return -1;
 	}

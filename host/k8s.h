@@ -27,17 +27,19 @@ struct aero_k8s_job {
 	const char *namespace; /* NULL for the context's */
 	const char *image;     /* a checked reference, by digest or by tag */
 	char **command;        /* the experiment, NULL-terminated */
-	const char *run_id;
-	const char *cpu;    /* a CPU quantity ("2", "500m") or NULL */
-	const char *memory; /* a memory quantity ("8Gi") or NULL */
-	long gpus;          /* nvidia.com/gpu, 0 for none */
-	long grace_ms;      /* aero-init's grace period */
+	const char *run_id;    /* AERO_RUN_ID, or NULL: aero-init draws one */
+	const char *cpu;       /* a CPU quantity ("2", "500m") or NULL */
+	const char *memory;    /* a memory quantity ("8Gi") or NULL */
+	long gpus;             /* nvidia.com/gpu, 0 for none */
+	long grace_ms;         /* aero-init's grace period */
 	const char *tracker;
-	const char *seed;     /* decimal, or NULL */
-	const char *user;     /* --user: AERO_USER, or runAsUser (k8s_security.h), or NULL */
-	const char *caps;     /* AERO_CAPS, or NULL */
-	bool hermetic;        /* AERO_HERMETIC=1 */
-	bool allow_new_privs; /* AERO_ALLOW_NEW_PRIVS=1 and allowPrivilegeEscalation */
+	const char *store;           /* AERO_STORE, or NULL for aero-init's default */
+	const char *service_account; /* the pod's serviceAccountName, or NULL */
+	const char *seed;            /* decimal, or NULL */
+	const char *user;            /* --user: AERO_USER, or runAsUser (k8s_security.h), or NULL */
+	const char *caps;            /* AERO_CAPS, or NULL */
+	bool hermetic;               /* AERO_HERMETIC=1 */
+	bool allow_new_privs;        /* AERO_ALLOW_NEW_PRIVS=1 and allowPrivilegeEscalation */
 	const char *runs_pvc; /* a PersistentVolumeClaim for the runs, or NULL for an emptyDir */
 	const char **env;     /* NAME=VALUE items, count env_count */
 	size_t env_count;
@@ -48,6 +50,11 @@ struct aero_k8s_job {
 /* Builds the Job's manifest into *out (the caller cJSON_Deletes it). Returns 0, or
  * -1 with aero_error naming the setting Kubernetes would refuse and why. */
 int aero_k8s_job_build(const struct aero_k8s_job *job, cJSON **out);
+
+/* 0 when what every container of job would hold is something Kubernetes takes
+ * (names, quantities, variables, secrets, the securityContext); else -1 with
+ * aero_error naming the setting. */
+int aero_k8s_check(const struct aero_k8s_job *job);
 
 /* 0 when text is a DNS-1123 label of at most 63 characters, else -1 with aero_error. */
 int aero_k8s_check_label(const char *what, const char *text);

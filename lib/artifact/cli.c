@@ -61,7 +61,8 @@ void aero_artifact_cli_statuses(FILE *out)
 	fputs("Exit status: 0 done, 76 no such name or version, 77 a bad reference or name, an\n"
 	      "unsafe path or a file in DIR in the way, 78 bytes that do not match their digest,\n"
 	      "79 the store denied access (credentials), 80 the store failed or is unreachable.\n"
-	      "With AERO_RUN_DIR set, each transfer is added to $AERO_RUN_DIR/artifacts.jsonl.\n",
+	      "With AERO_RUN_DIR set, each transfer is added to $AERO_RUN_DIR/artifacts.jsonl,\n"
+	      "and each put's digest written to $AERO_RUN_DIR/outputs/NAME.\n",
 	      out);
 }
 

@@ -5,6 +5,7 @@
 #include "canonjson.h"
 #include "error.h"
 #include "file.h"
+#include "outputs.h"
 #include "runsdir.h"
 
 #include <errno.h>
@@ -188,6 +189,12 @@ int aero_artifact_journal_write(const char *run_dir, const char *line)
 	if (rc == 0 && (heal(fd) < 0 || aero_write_all(fd, text, len + 1) < 0 || fsync(fd) < 0)) {
 		rc = aero_error_set("cannot record the transfer in %s: %s", path, strerror(errno));
 		(void)update_manifest(run_dir, NULL); /* back to what the log says */
+	}
+	if (rc == 0) { /* still under the lock: of two puts of a name, the later is noted */
+		cJSON *record = cJSON_Parse(line);
+		rc = record != NULL ? aero_artifact_outputs_note(run_dir, record)
+		                    : aero_error_set("cannot record the transfer: not JSON");
+		cJSON_Delete(record);
 	}
 	if (fd >= 0)
 		(void)close(fd); /* and with it the lock */

@@ -9,7 +9,8 @@
 
 /* Appends line (one JSON object: {"op":"get"|"put","name","version","digest",
  * ...}, no newline) to run_dir's journal, syncs it, and rebuilds the
- * manifest's inputs and outputs. 0, or -1 with aero_error set. */
+ * manifest's inputs and outputs; a put is noted in run_dir/outputs/NAME too
+ * (outputs.h). 0, or -1 with aero_error set. */
 int aero_artifact_journal_write(const char *run_dir, const char *line);
 
 /* The artifact versions run_dir's journal got (op "get") into inputs and put

@@ -208,3 +208,49 @@ def test_hermetic_run_gets_declared_inputs_from_s3(aero_init, tmp_path):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["run"]["privileges"]["seccomp"] == "filter"
     assert [i["name"] for i in manifest["inputs"]] == ["data"]
+
+
+OUTPUTS_EXPERIMENT = r"""
+set -e
+mkdir -p a b
+printf 'first' > a/f && aero-init artifact put --json model a > put1.json
+printf 'second' > b/f && aero-init artifact put --json model b > put2.json
+aero-init artifact put --json clean.v1 a > put3.json
+aero-init artifact get model got
+"""
+
+
+@memcheck
+def test_each_put_is_noted_in_the_run_directorys_outputs(aero_init, tmp_path):
+    """RUN_DIR/outputs/NAME holds sha256:<manifest digest> of the latest put of
+    NAME in the run (what Argo reads as the task's output parameter,
+    doc/argo.md), written whole (no temporary file left); a get notes nothing."""
+    r, run_dir, work = run_under_init(aero_init, tmp_path, OUTPUTS_EXPERIMENT)
+    assert r.returncode == 0, r.stderr
+    put1, put2, put3 = (json.loads((work / n).read_text())
+                        for n in ("put1.json", "put2.json", "put3.json"))
+    assert put1["digest"] != put2["digest"] and put2["version"] == 2
+    outputs = run_dir / "outputs"
+    assert sorted(os.listdir(outputs)) == ["clean.v1", "model"]
+    assert (outputs / "model").read_text() == put2["digest"]
+    assert (outputs / "clean.v1").read_text() == put3["digest"]
+    assert put2["digest"].startswith("sha256:") and len(put2["digest"]) == 7 + 64
+
+
+def test_a_put_by_the_cli_with_a_run_directory_is_noted(aero_init, tmp_path):
+    """`aero-init artifact put` with AERO_RUN_DIR and no channel notes it the
+    same way; without AERO_RUN_DIR there is nothing to note it in."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("x")
+    env = clean_env({"AERO_STORE": "file://" + str(tmp_path / "store"),
+                     "AERO_CACHE_DIR": str(tmp_path / "cache")})
+    put = [aero_init, "artifact", "put", "--json", "x", str(tmp_path / "d")]
+    r = subprocess.run(put, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "outputs").exists()
+    (tmp_path / "run").mkdir()
+    env["AERO_RUN_DIR"] = str(tmp_path / "run")
+    r = subprocess.run(put, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "run" / "outputs" / "x").read_text() == json.loads(r.stdout)["digest"]
+    assert os.listdir(tmp_path / "run" / "outputs") == ["x"]

@@ -124,24 +124,33 @@ def test_full_job_structure(launch):
     assert c["resources"] == {
         "requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "2"},
         "limits": {"memory": "16Gi", "nvidia.com/gpu": "2"}}
-    env = env_of(c)
-    assert len(env) == len(c["env"])  # each name once
-    plain = {k: v["value"] for k, v in env.items() if "value" in v}
+    plain = env_parts(c)
     assert plain == {"AERO_RUN_ID": "Run_42.a", "AERO_RUN_DIR": RUNS_MOUNT + "/Run_42.a",
                      "AERO_IMAGE": IMAGE, "AERO_GRACE_PERIOD": "45s", "AERO_SEED": "1234",
                      "AERO_TRACKER": "wandb,local", "OMP_NUM_THREADS": "4"}
+
+
+# The names shim/capture/k8s.c reads the downward API's facts from.
+DOWNWARD = {"AERO_POD_NAME": "metadata.name", "AERO_POD_NAMESPACE": "metadata.namespace",
+            "AERO_POD_UID": "metadata.uid", "AERO_NODE_NAME": "spec.nodeName",
+            "AERO_POD_IP": "status.podIP", "AERO_SERVICE_ACCOUNT": "spec.serviceAccountName"}
+
+
+def env_parts(container):
+    """Checks that a container with FULL's secrets sets each variable once,
+    the downward API's facts and the secrets by reference; the plain values."""
+    env = env_of(container)
+    assert len(env) == len(container["env"])  # each name once
+    plain = {k: v["value"] for k, v in env.items() if "value" in v}
     fields = {k: v["valueFrom"]["fieldRef"]["fieldPath"] for k, v in env.items()
               if "fieldRef" in v.get("valueFrom", {})}
-    # The names shim/capture/k8s.c reads.
-    assert fields == {"AERO_POD_NAME": "metadata.name", "AERO_POD_NAMESPACE": "metadata.namespace",
-                      "AERO_POD_UID": "metadata.uid", "AERO_NODE_NAME": "spec.nodeName",
-                      "AERO_POD_IP": "status.podIP",
-                      "AERO_SERVICE_ACCOUNT": "spec.serviceAccountName"}
+    assert fields == DOWNWARD
     secrets = {k: v["valueFrom"]["secretKeyRef"] for k, v in env.items()
                if "secretKeyRef" in v.get("valueFrom", {})}
     assert secrets == {"WANDB_API_KEY": {"name": "wandb-creds", "key": "api-key"},
                        "AWS_SECRET_ACCESS_KEY": {"name": "s3", "key": "secret"}}
     assert len(plain) + len(fields) + len(secrets) == len(env)
+    return plain
 
 
 def test_minimal_job_has_defaults_and_no_resources(launch, checker, tmp_path):
@@ -522,3 +531,16 @@ def test_aero_init_takes_the_grace_period_from_the_manifest(launch, aero_init, t
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_store_and_service_account(launch, checker, tmp_path):
+    """--store and --service-account, as `pipeline argo` takes them (k8s_opts.c)."""
+    text = job_text(launch, "--image", IMAGE, "--store", "s3://team-store/ml",
+                    "--service-account", "runner", "--run-id", "s", "--", "true")
+    pod = yaml.safe_load(text)["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "runner"
+    assert env_of(pod["containers"][0])["AERO_STORE"] == {"name": "AERO_STORE",
+                                                          "value": "s3://team-store/ml"}
+    assert checker(text, tmp_path).returncode == 0
+    r = launch("k8s", "job", "--image", IMAGE, "--store", "/data", "--", "true")
+    assert r.returncode == 2 and b"is not a store URL" in r.stderr

@@ -1,13 +1,15 @@
-// Checks Kubernetes manifests against the API's own schemas, as the API server
-// would on `kubectl apply`: node check.mjs [--json] FILE.yaml...  Each document
-// must be a kind this checker knows; exit 0 when all validate, 1 with the
+// Checks Kubernetes manifests (Jobs, and Argo Workflows) against the API's own
+// schemas, as the API server would on `kubectl apply`:
+// node check.mjs [--json] FILE.yaml...  Each document must be a kind this
+// checker knows; exit 0 when all validate, 1 with the
 // reasons. With --json, each valid document is printed as one line of JSON, as
 // this YAML 1.2 reader read it (the tests compare it with a YAML 1.1 reader's).
 import { readFileSync } from "node:fs";
 import yaml from "js-yaml";
 import { Job } from "kubernetes-models/batch/v1";
+import { Workflow } from "@kubernetes-models/argo-workflows/argoproj.io/v1alpha1";
 
-const kinds = { "batch/v1 Job": Job };
+const kinds = { "batch/v1 Job": Job, "argoproj.io/v1alpha1 Workflow": Workflow };
 
 const args = process.argv.slice(2);
 const json = args[0] === "--json";
@@ -31,9 +33,10 @@ for (const file of json ? args.slice(1) : args) {
     }
     try {
       new model(doc).validate();
-      console.log(json ? JSON.stringify(doc) : `${file}: ${doc.kind} ${doc.metadata?.name}: valid`);
+      const name = doc.metadata?.name ?? doc.metadata?.generateName;
+      console.log(json ? JSON.stringify(doc) : `${file}: ${doc.kind} ${name}: valid`);
     } catch (err) {
-      console.log(`${file}: ${doc.kind} ${doc.metadata?.name}: ${err.message}`);
+      console.log(`${file}: ${doc.kind} ${doc.metadata?.name ?? doc.metadata?.generateName}: ${err.message}`);
       failed++;
     }
   }
