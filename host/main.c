@@ -6,6 +6,7 @@
 #include "context_cmd.h"
 #include "k8s_cmd.h"
 #include "log.h"
+#include "pipeline_cmd.h"
 #include "push_cmd.h"
 #include "redact.h"
 #include "run_cmd.h"
@@ -26,7 +27,7 @@ static const struct command commands[] = {
         {"context", aero_context_main},  {"push", aero_push_cmd},
         {"k8s", aero_k8s_cmd},           {"runs", aero_runs_main},
         {"sync", aero_launch_sync_main}, {"artifact", aero_artifact_cmd},
-        {"cache", aero_cache_cmd},
+        {"cache", aero_cache_cmd},       {"pipeline", aero_pipeline_main},
 };
 
 static void usage(FILE *out)
@@ -46,6 +47,7 @@ static void usage(FILE *out)
 	      "  sync           deliver what a run's trackers do not have yet\n"
 	      "  artifact ls|show|get|put  the versioned artifacts in the blob store\n"
 	      "  cache gc       keep the local artifact cache within a size\n"
+	      "  pipeline graph  print a pipeline file's tasks and what flows between them\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help     print this help and exit\n"

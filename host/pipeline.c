@@ -84,22 +84,63 @@ static int strings_of(const cJSON *array, struct where *w, char ***out, size_t *
 	return 0;
 }
 
-/* A number or a string of digits, as text; NULL when neither. */
+/* A string, or a number as text; NULL when neither. Whole numbers print
+ * whole, others with up to 9 decimals (a CPU count's precision) rather than
+ * 9 significant digits, which would make 1000.123456789 CPUs 1000.12346. */
 static char *number_text(const cJSON *v)
 {
 	char buf[64];
 	if (cJSON_IsString(v))
 		return strdup(v->valuestring);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740991.0 ||
-	    v->valuedouble != (double)(int64_t)v->valuedouble) {
-		if (cJSON_IsNumber(v)) { /* 0.5 CPUs */
-			(void)snprintf(buf, sizeof(buf), "%.9g", v->valuedouble);
-			return strdup(buf);
-		}
+	if (!cJSON_IsNumber(v))
+		return NULL;
+	const double d = v->valuedouble;
+	if (d >= -9007199254740991.0 && d <= 9007199254740991.0 && d == (double)(int64_t)d) {
+		(void)snprintf(buf, sizeof(buf), "%lld", (long long)d);
+	} else if (d > -1e15 && d < 1e15) { /* at most 16 digits, the point and 9 more */
+		(void)snprintf(buf, sizeof(buf), "%.9f", d);
+		size_t len = strlen(buf);
+		while (buf[len - 1] == '0')
+			buf[--len] = '\0';
+		if (buf[len - 1] == '.')
+			buf[--len] = '\0';
+	} else {
+		(void)snprintf(buf, sizeof(buf), "%.9g", d);
+	}
+	return strdup(buf);
+}
+
+/* A whole number in [0, max] from a JSON number or string, as plain decimal
+ * ("+7" and "007" are 7): NULL when it is not one. */
+static char *count_text(const cJSON *v, long max)
+{
+	char *text = number_text(v);
+	long n = 0;
+	if (text == NULL || aero_parse_int(text, 0, max, &n) < 0) {
+		free(text);
 		return NULL;
 	}
-	(void)snprintf(buf, sizeof(buf), "%lld", (long long)v->valuedouble);
-	return strdup(buf);
+	(void)snprintf(text, strlen(text) + 1, "%ld", n); /* never longer than what it read */
+	return text;
+}
+
+/* The index of key among the count names of keys, or -1. */
+static int key_index(const char *key, const char *const *keys, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(key, keys[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* cJSON keeps a key given twice, and the later one would silently win (or
+ * leak the earlier one's value): the file says two things, so it is refused. */
+static bool seen_before(unsigned *seen, int index)
+{
+	const unsigned bit = 1u << (unsigned)index;
+	const bool before = (*seen & bit) != 0;
+	*seen |= bit;
+	return before;
 }
 
 static int take_resources(const cJSON *res, struct where *w, struct aero_task *t)
@@ -108,9 +149,28 @@ static int take_resources(const cJSON *res, struct where *w, struct aero_task *t
 	if (!cJSON_IsObject(res))
 		return fail(w, "must be an object such as {\"cpus\": 2, \"memory\": \"4g\", "
 		               "\"gpus\": 1}");
+	static const char *const keys[] = {"cpus", "memory", "gpus"};
+	unsigned seen = 0;
 	const cJSON *item = NULL;
 	cJSON_ArrayForEach(item, res)
 	{
+		const int k = key_index(item->string, keys, sizeof(keys) / sizeof(keys[0]));
+		if (k < 0)
+			return fail(w, "unknown key '%s' (cpus, memory, gpus)", item->string);
+		if (seen_before(&seen, k))
+			return fail(w, "'%s' is given twice", item->string);
+		if (strcmp(item->string, "gpus") == 0) {
+			const bool all =
+			        cJSON_IsString(item) && strcmp(item->valuestring, "all") == 0;
+			char *count = all ? strdup("all") : count_text(item, 1024);
+			if (count == NULL)
+				return fail(w, "gpus must be 'all' or a count from 0 to 1024");
+			if (strcmp(count, "0") == 0)
+				free(count); /* 0: none */
+			else
+				t->gpus = count;
+			continue;
+		}
 		char *text = number_text(item);
 		if (text == NULL)
 			return fail(w, "'%s' must be a number or a string", item->string);
@@ -125,19 +185,6 @@ static int take_resources(const cJSON *res, struct where *w, struct aero_task *t
 				return fail(w, "memory '%s' is not a size such as 4g or 512m",
 				            text);
 			t->memory_bytes = (long long)bytes;
-		} else if (strcmp(item->string, "gpus") == 0) {
-			long n = 0;
-			if (strcmp(text, "all") != 0 && aero_parse_int(text, 0, 1024, &n) < 0) {
-				free(text);
-				return fail(w, "gpus must be 'all' or a count from 0 to 1024");
-			}
-			if (n == 0 && strcmp(text, "all") != 0)
-				free(text); /* 0: none */
-			else
-				t->gpus = text;
-		} else {
-			free(text);
-			return fail(w, "unknown key '%s' (cpus, memory, gpus)", item->string);
 		}
 	}
 	return 0;
@@ -171,14 +218,26 @@ static int take_inputs(const cJSON *array, struct where *w, struct aero_task *t)
 static int take_task(const cJSON *obj, struct where *w, struct aero_task *t, char ***after,
                      size_t *after_count)
 {
+	static const char *const keys[] = {"name",  "command", "image", "inputs",   "outputs",
+	                                   "after", "config",  "seed",  "resources"};
 	if (!cJSON_IsObject(obj))
 		return fail(w, "a task must be an object with a \"name\" and a \"command\"");
+	unsigned seen = 0;
 	const cJSON *item = NULL;
 	cJSON_ArrayForEach(item, obj)
 	{
 		const char *key = item->string;
 		w->field = key;
 		w->item = -1;
+		const int k = key_index(key, keys, sizeof(keys) / sizeof(keys[0]));
+		if (k < 0)
+			return fail(
+			        w,
+			        "unknown key '%s' (name, command, image, inputs, outputs, after, "
+			        "config, seed, resources)",
+			        key);
+		if (seen_before(&seen, k))
+			return fail(w, "given twice in this task");
 		int rc = 0;
 		if (strcmp(key, "name") == 0) {
 			if (!cJSON_IsString(item) || !task_name_ok(item->valuestring))
@@ -213,21 +272,10 @@ static int take_task(const cJSON *obj, struct where *w, struct aero_task *t, cha
 			t->config = cJSON_Duplicate(item, true);
 			rc = t->config != NULL ? 0 : aero_error_set("out of memory");
 		} else if (strcmp(key, "seed") == 0) {
-			long seed = 0;
-			char *text = number_text(item);
-			if (text == NULL || aero_parse_int(text, 0, 4294967295L, &seed) < 0) {
-				free(text);
+			if ((t->seed = count_text(item, 4294967295L)) == NULL)
 				return fail(w, "a seed is a whole number from 0 to 2^32-1");
-			}
-			t->seed = text;
-		} else if (strcmp(key, "resources") == 0) {
-			rc = take_resources(item, w, t);
 		} else {
-			return fail(
-			        w,
-			        "unknown key '%s' (name, command, image, inputs, outputs, after, "
-			        "config, seed, resources)",
-			        key);
+			rc = take_resources(item, w, t);
 		}
 		if (rc < 0)
 			return rc;
@@ -324,6 +372,70 @@ static int link_tasks(struct aero_pipeline *p, const char *origin, char ***after
 	return 0;
 }
 
+/* The n tasks of a cycle, each needing the next: as a list "a, b, c", or as
+ * a chain "a needs b, which needs c, which needs a"; a few shown, not all. */
+static void cycle_text(char *buf, size_t size, const struct aero_pipeline *p, const size_t *cycle,
+                       size_t n, bool chain)
+{
+	enum { SHOWN = 8 };
+	size_t used = 0;
+	for (size_t k = 0; k < n && k < SHOWN && used < size; k++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+		                         k == 0   ? ""
+		                         : !chain ? ", "
+		                         : k == 1 ? " needs "
+		                                  : ", which needs ",
+		                         p->tasks[cycle[k]].name);
+	if (n > SHOWN && used < size)
+		used += (size_t)snprintf(buf + used, size - used,
+		                         chain ? ", ..." : ", ... (%zu tasks)", n);
+	if (chain && used < size)
+		(void)snprintf(buf + used, size - used, "%s%s",
+		               n > 1 ? ", which needs " : " needs ", p->tasks[cycle[0]].name);
+}
+
+/* Every task left unplaced needs another one left unplaced (else it would be
+ * ready): following those needs from the first comes back to a task seen,
+ * and the way from it back to itself is a cycle, named in the error. Tasks
+ * that merely follow from a cycle are not named. */
+static int cycle_error(const struct aero_pipeline *p, const bool *done, const char *origin)
+{
+	long *step = malloc(p->count * sizeof(long));
+	size_t *path = malloc(p->count * sizeof(size_t));
+	if (step == NULL || path == NULL) {
+		free(step);
+		free(path);
+		return aero_error_set("out of memory");
+	}
+	for (size_t i = 0; i < p->count; i++)
+		step[i] = -1;
+	size_t at = 0, n = 0;
+	while (at < p->count && done[at])
+		at++;
+	while (step[at] < 0) {
+		step[at] = (long)n;
+		path[n++] = at;
+		const struct aero_task *t = &p->tasks[at];
+		for (size_t k = 0; k < t->need_count; k++)
+			if (!done[t->needs[k]]) {
+				at = t->needs[k];
+				break;
+			}
+	}
+	const size_t *cycle = path + step[at], length = n - (size_t)step[at];
+	/* 8 names of at most 63 characters, and the words between them. */
+	char names[1024], chain[1024];
+	cycle_text(names, sizeof(names), p, cycle, length, false);
+	cycle_text(chain, sizeof(chain), p, cycle, length, true);
+	const int rc =
+	        aero_error_set("%s: the tasks %s wait on each other in a cycle: %s; break it "
+	                       "in their \"inputs\" or \"after\"",
+	                       origin, names, chain);
+	free(step);
+	free(path);
+	return rc;
+}
+
 /* Kahn's algorithm, taking the lowest index first so the order is the file's
  * wherever the graph allows. */
 static int order_tasks(struct aero_pipeline *p, const char *origin)
@@ -349,20 +461,23 @@ static int order_tasks(struct aero_pipeline *p, const char *origin)
 			}
 		}
 	}
-	int rc = 0;
-	if (placed < p->count) {
-		char names[512] = "";
-		size_t used = 0;
-		for (size_t i = 0; i < p->count && used + 70 < sizeof(names); i++)
-			if (!done[i])
-				used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-				                         used > 0 ? ", " : "", p->tasks[i].name);
-		rc = aero_error_set("%s: the tasks %s wait on each other in a cycle: each "
-		                    "needs another's output (or names it in \"after\")",
-		                    origin, names);
-	}
+	const int rc = placed < p->count ? cycle_error(p, done, origin) : 0;
 	free(done);
 	return rc;
+}
+
+/* Where cJSON stopped, as the line and column an editor shows. */
+static int not_json(const char *text, size_t len, const char *end, const char *origin)
+{
+	const size_t at =
+	        end != NULL && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+	size_t line = 1, column = 1;
+	for (size_t i = 0; i < at; i++) {
+		column = text[i] == '\n' ? 1 : column + 1;
+		line += text[i] == '\n';
+	}
+	return aero_error_set("%s: not JSON (line %zu, column %zu); see doc/pipelines.md", origin,
+	                      line, column);
 }
 
 static char *name_of_file(const char *origin)
@@ -391,23 +506,24 @@ int aero_pipeline_parse(const char *text, size_t len, const char *origin, struct
 	memset(p, 0, sizeof(*p));
 	const char *end = NULL;
 	cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (doc == NULL) {
-		const size_t at = end != NULL && end >= text ? (size_t)(end - text) : 0;
-		return aero_error_set("%s: not JSON (near byte %zu); see doc/pipelines.md", origin,
-		                      at);
-	}
+	if (doc == NULL)
+		return not_json(text, len, end, origin);
 	int rc = 0;
 	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
 	const cJSON *item = NULL;
 	const cJSON *top = cJSON_IsObject(doc) ? doc : NULL;
+	static const char *const keys[] = {"name", "tasks"};
+	unsigned seen = 0;
 	cJSON_ArrayForEach(item, top)
 	{
-		if (rc == 0 && strcmp(item->string, "tasks") != 0 &&
-		    strcmp(item->string, "name") != 0)
+		const int k = rc == 0 ? key_index(item->string, keys, 2) : 0;
+		if (k < 0)
 			rc = aero_error_set("%s: unknown key '%s' (a pipeline has \"name\" and "
 			                    "\"tasks\")",
 			                    origin, item->string);
+		else if (rc == 0 && seen_before(&seen, k))
+			rc = aero_error_set("%s: \"%s\" is given twice", origin, item->string);
 	}
 	if (rc == 0 &&
 	    (!cJSON_IsObject(doc) || !cJSON_IsArray(tasks) || cJSON_GetArraySize(tasks) == 0))
@@ -415,7 +531,8 @@ int aero_pipeline_parse(const char *text, size_t len, const char *origin, struct
 		                    "of tasks; see doc/pipelines.md",
 		                    origin);
 	if (rc == 0 && cJSON_GetArraySize(tasks) > AERO_PIPELINE_TASKS_MAX)
-		rc = aero_error_set("%s: more than %d tasks", origin, AERO_PIPELINE_TASKS_MAX);
+		rc = aero_error_set("%s: more than %d tasks; split the pipeline into smaller ones",
+		                    origin, AERO_PIPELINE_TASKS_MAX);
 	if (rc == 0 && name != NULL && (!cJSON_IsString(name) || !task_name_ok(name->valuestring)))
 		rc = aero_error_set("%s: \"name\" is 1 to 63 of a-z, 0-9 and '-', not starting or "
 		                    "ending with '-'",
