@@ -23,7 +23,14 @@ struct where {
 	long item; /* -1: the field itself */
 };
 
-__attribute__((format(printf, 2, 3))) static int fail(const struct where *w, const char *fmt, ...)
+/* aero_error_set, and -1 as a constant: the static analyser inlines no
+ * variadic function, so it would follow paths where a failure returned 0. */
+#define REFUSE(...) ((void)aero_error_set(__VA_ARGS__), -1)
+/* The same, with where the problem is before the message. */
+#define FAIL(w, ...) (where_error((w), __VA_ARGS__), -1)
+
+__attribute__((format(printf, 2, 3))) static void where_error(const struct where *w,
+                                                              const char *fmt, ...)
 {
 	char field[96];
 	if (w->field == NULL)
@@ -38,13 +45,13 @@ __attribute__((format(printf, 2, 3))) static int fail(const struct where *w, con
 	va_start(ap, fmt);
 	(void)vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	return aero_error_set("%s: %s: %s", w->origin, field, message);
+	(void)aero_error_set("%s: %s: %s", w->origin, field, message);
 }
 
 static int dup_into(char **out, const char *s)
 {
 	*out = strdup(s);
-	return *out != NULL ? 0 : aero_error_set("out of memory");
+	return *out != NULL ? 0 : REFUSE("out of memory");
 }
 
 /* A Kubernetes-style name: [a-z0-9] and '-', 1 to 63, not starting or ending
@@ -61,13 +68,13 @@ static int strings_of(const cJSON *array, struct where *w, char ***out, size_t *
                       bool allow_empty)
 {
 	if (!cJSON_IsArray(array))
-		return fail(w, "must be an array of strings");
+		return FAIL(w, "must be an array of strings");
 	const size_t n = (size_t)cJSON_GetArraySize(array);
 	if (n == 0 && !allow_empty)
-		return fail(w, "must not be empty");
+		return FAIL(w, "must not be empty");
 	char **items = calloc(n + 1, sizeof(char *));
 	if (items == NULL)
-		return aero_error_set("out of memory");
+		return REFUSE("out of memory");
 	*out = items;
 	*count = 0;
 	const cJSON *item = NULL;
@@ -75,9 +82,9 @@ static int strings_of(const cJSON *array, struct where *w, char ***out, size_t *
 	{
 		w->item = (long)*count;
 		if (!cJSON_IsString(item))
-			return fail(w, "must be a string");
+			return FAIL(w, "must be a string");
 		if ((items[*count] = strdup(item->valuestring)) == NULL)
-			return aero_error_set("out of memory");
+			return REFUSE("out of memory");
 		(*count)++;
 	}
 	w->item = -1;
@@ -147,7 +154,7 @@ static int take_resources(const cJSON *res, struct where *w, struct aero_task *t
 {
 	w->field = "resources";
 	if (!cJSON_IsObject(res))
-		return fail(w, "must be an object such as {\"cpus\": 2, \"memory\": \"4g\", "
+		return FAIL(w, "must be an object such as {\"cpus\": 2, \"memory\": \"4g\", "
 		               "\"gpus\": 1}");
 	static const char *const keys[] = {"cpus", "memory", "gpus"};
 	unsigned seen = 0;
@@ -156,15 +163,15 @@ static int take_resources(const cJSON *res, struct where *w, struct aero_task *t
 	{
 		const int k = key_index(item->string, keys, sizeof(keys) / sizeof(keys[0]));
 		if (k < 0)
-			return fail(w, "unknown key '%s' (cpus, memory, gpus)", item->string);
+			return FAIL(w, "unknown key '%s' (cpus, memory, gpus)", item->string);
 		if (seen_before(&seen, k))
-			return fail(w, "'%s' is given twice", item->string);
-		if (strcmp(item->string, "gpus") == 0) {
+			return FAIL(w, "'%s' is given twice", item->string);
+		if (k == 2) { /* gpus */
 			const bool all =
 			        cJSON_IsString(item) && strcmp(item->valuestring, "all") == 0;
 			char *count = all ? strdup("all") : count_text(item, 1024);
 			if (count == NULL)
-				return fail(w, "gpus must be 'all' or a count from 0 to 1024");
+				return FAIL(w, "gpus must be 'all' or a count from 0 to 1024");
 			if (strcmp(count, "0") == 0)
 				free(count); /* 0: none */
 			else
@@ -173,16 +180,16 @@ static int take_resources(const cJSON *res, struct where *w, struct aero_task *t
 		}
 		char *text = number_text(item);
 		if (text == NULL)
-			return fail(w, "'%s' must be a number or a string", item->string);
-		if (strcmp(item->string, "cpus") == 0) {
+			return FAIL(w, "'%s' must be a number or a string", item->string);
+		if (k == 0) {
 			t->cpus = text;
 			if (aero_parse_cpus(text, &t->nano_cpus) < 0)
-				return fail(w, "%s", aero_error_last());
-		} else if (strcmp(item->string, "memory") == 0) {
+				return FAIL(w, "%s", aero_error_last());
+		} else {
 			t->memory = text;
 			uint64_t bytes = 0;
 			if (aero_size_parse(text, &bytes) < 0 || bytes == 0 || bytes > (1ULL << 50))
-				return fail(w, "memory '%s' is not a size such as 4g or 512m",
+				return FAIL(w, "memory '%s' is not a size such as 4g or 512m",
 				            text);
 			t->memory_bytes = (long long)bytes;
 		}
@@ -197,15 +204,15 @@ static int take_inputs(const cJSON *array, struct where *w, struct aero_task *t)
 	w->field = "inputs";
 	int rc = strings_of(array, w, &texts, &n, true);
 	if (rc == 0 && (t->inputs = calloc(n + 1, sizeof(*t->inputs))) == NULL)
-		rc = aero_error_set("out of memory");
+		rc = REFUSE("out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		w->item = (long)i;
 		if (aero_artifact_ref_parse(texts[i], &t->inputs[i].ref) < 0)
-			rc = fail(w, "%s", aero_error_last());
+			rc = FAIL(w, "%s", aero_error_last());
 		t->inputs[i].producer = -1;
 		for (size_t j = 0; rc == 0 && j < i; j++)
 			if (strcmp(t->inputs[j].ref.name, t->inputs[i].ref.name) == 0)
-				rc = fail(w, "artifact '%s' is an input twice", texts[i]);
+				rc = FAIL(w, "artifact '%s' is an input twice", texts[i]);
 		t->input_count = i + 1;
 	}
 	w->item = -1;
@@ -221,7 +228,7 @@ static int take_task(const cJSON *obj, struct where *w, struct aero_task *t, cha
 	static const char *const keys[] = {"name",  "command", "image", "inputs",   "outputs",
 	                                   "after", "config",  "seed",  "resources"};
 	if (!cJSON_IsObject(obj))
-		return fail(w, "a task must be an object with a \"name\" and a \"command\"");
+		return FAIL(w, "a task must be an object with a \"name\" and a \"command\"");
 	unsigned seen = 0;
 	const cJSON *item = NULL;
 	cJSON_ArrayForEach(item, obj)
@@ -231,24 +238,24 @@ static int take_task(const cJSON *obj, struct where *w, struct aero_task *t, cha
 		w->item = -1;
 		const int k = key_index(key, keys, sizeof(keys) / sizeof(keys[0]));
 		if (k < 0)
-			return fail(
+			return FAIL(
 			        w,
 			        "unknown key '%s' (name, command, image, inputs, outputs, after, "
 			        "config, seed, resources)",
 			        key);
 		if (seen_before(&seen, k))
-			return fail(w, "given twice in this task");
+			return FAIL(w, "given twice in this task");
 		int rc = 0;
 		if (strcmp(key, "name") == 0) {
 			if (!cJSON_IsString(item) || !task_name_ok(item->valuestring))
-				return fail(w, "a task's name is 1 to 63 of a-z, 0-9 and '-', not "
+				return FAIL(w, "a task's name is 1 to 63 of a-z, 0-9 and '-', not "
 				               "starting or ending with '-'");
 			rc = dup_into(&t->name, item->valuestring);
 		} else if (strcmp(key, "command") == 0) {
 			rc = strings_of(item, w, &t->argv, &t->argc, false);
 		} else if (strcmp(key, "image") == 0) {
 			if (!cJSON_IsString(item) || item->valuestring[0] == '\0')
-				return fail(w, "must name an image, such as \"python:3.12\"");
+				return FAIL(w, "must name an image, such as \"python:3.12\"");
 			rc = dup_into(&t->image, item->valuestring);
 		} else if (strcmp(key, "inputs") == 0) {
 			rc = take_inputs(item, w, t);
@@ -257,23 +264,23 @@ static int take_task(const cJSON *obj, struct where *w, struct aero_task *t, cha
 			for (size_t i = 0; rc == 0 && i < t->output_count; i++) {
 				w->item = (long)i;
 				if (aero_artifact_name_check(t->outputs[i]) < 0)
-					return fail(w, "%s", aero_error_last());
+					return FAIL(w, "%s", aero_error_last());
 				for (size_t j = 0; j < i; j++)
 					if (strcmp(t->outputs[i], t->outputs[j]) == 0)
-						return fail(w, "'%s' is an output twice",
+						return FAIL(w, "'%s' is an output twice",
 						            t->outputs[i]);
 			}
 		} else if (strcmp(key, "after") == 0) {
 			rc = strings_of(item, w, after, after_count, true);
 		} else if (strcmp(key, "config") == 0) {
 			if (!cJSON_IsObject(item))
-				return fail(w, "must be an object of settings");
+				return FAIL(w, "must be an object of settings");
 			cJSON_Delete(t->config);
 			t->config = cJSON_Duplicate(item, true);
-			rc = t->config != NULL ? 0 : aero_error_set("out of memory");
+			rc = t->config != NULL ? 0 : REFUSE("out of memory");
 		} else if (strcmp(key, "seed") == 0) {
 			if ((t->seed = count_text(item, 4294967295L)) == NULL)
-				return fail(w, "a seed is a whole number from 0 to 2^32-1");
+				return FAIL(w, "a seed is a whole number from 0 to 2^32-1");
 		} else {
 			rc = take_resources(item, w, t);
 		}
@@ -282,12 +289,12 @@ static int take_task(const cJSON *obj, struct where *w, struct aero_task *t, cha
 	}
 	w->field = NULL;
 	if (t->name == NULL)
-		return fail(w, "a task needs a \"name\"");
+		return FAIL(w, "a task needs a \"name\"");
 	if (t->argv == NULL)
-		return fail(w, "a task needs a \"command\", an array such as [\"python3\", "
+		return FAIL(w, "a task needs a \"command\", an array such as [\"python3\", "
 		               "\"train.py\"]");
 	if (t->config == NULL && (t->config = cJSON_CreateObject()) == NULL)
-		return aero_error_set("out of memory");
+		return REFUSE("out of memory");
 	return 0;
 }
 
@@ -298,7 +305,7 @@ static int add_need(struct aero_task *t, size_t need)
 			return 0;
 	size_t *bigger = realloc(t->needs, (t->need_count + 1) * sizeof(*bigger));
 	if (bigger == NULL)
-		return aero_error_set("out of memory");
+		return REFUSE("out of memory");
 	t->needs = bigger;
 	size_t at = t->need_count++;
 	for (; at > 0 && t->needs[at - 1] > need; at--)
@@ -315,7 +322,7 @@ static int link_tasks(struct aero_pipeline *p, const char *origin, char ***after
 		struct where w = {.origin = origin, .task = i, .field = "name", .item = -1};
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(p->tasks[i].name, p->tasks[j].name) == 0)
-				return fail(&w, "two tasks are called '%s'", p->tasks[i].name);
+				return FAIL(&w, "two tasks are called '%s'", p->tasks[i].name);
 		for (size_t o = 0; o < p->tasks[i].output_count; o++)
 			for (size_t j = 0; j < i; j++)
 				for (size_t q = 0; q < p->tasks[j].output_count; q++)
@@ -328,7 +335,7 @@ static int link_tasks(struct aero_pipeline *p, const char *origin, char ***after
 						        both, sizeof(both),
 						        "'%s' is also an output of task '%s'",
 						        p->tasks[i].outputs[o], p->tasks[j].name);
-						return fail(&w,
+						return FAIL(&w,
 						            "%s: each artifact has one producer",
 						            both);
 					}
@@ -346,9 +353,9 @@ static int link_tasks(struct aero_pipeline *p, const char *origin, char ***after
 			if (in->producer < 0)
 				continue;
 			if ((size_t)in->producer == i)
-				return fail(&w, "'%s' is this task's own output", in->ref.name);
+				return FAIL(&w, "'%s' is this task's own output", in->ref.name);
 			if (in->ref.kind != AERO_REF_LATEST)
-				return fail(
+				return FAIL(
 				        &w,
 				        "a version of '%s' is named, but a task of this pipeline "
 				        "makes it: write the name alone to take that task's "
@@ -362,9 +369,9 @@ static int link_tasks(struct aero_pipeline *p, const char *origin, char ***after
 			w.item = (long)k;
 			const long j = aero_pipeline_find(p, after[i][k]);
 			if (j < 0)
-				return fail(&w, "no task is called '%s'", after[i][k]);
+				return FAIL(&w, "no task is called '%s'", after[i][k]);
 			if ((size_t)j == i)
-				return fail(&w, "a task cannot come after itself");
+				return FAIL(&w, "a task cannot come after itself");
 			if (add_need(t, (size_t)j) < 0)
 				return -1;
 		}
@@ -405,14 +412,14 @@ static int cycle_error(const struct aero_pipeline *p, const bool *done, const ch
 	if (step == NULL || path == NULL) {
 		free(step);
 		free(path);
-		return aero_error_set("out of memory");
+		return REFUSE("out of memory");
 	}
 	for (size_t i = 0; i < p->count; i++)
 		step[i] = -1;
 	size_t at = 0, n = 0;
 	while (at < p->count && done[at])
 		at++;
-	while (step[at] < 0) {
+	while (at < p->count && step[at] < 0) {
 		step[at] = (long)n;
 		path[n++] = at;
 		const struct aero_task *t = &p->tasks[at];
@@ -422,15 +429,19 @@ static int cycle_error(const struct aero_pipeline *p, const bool *done, const ch
 				break;
 			}
 	}
+	if (at == p->count) { /* every task placed: not called so */
+		free(step);
+		free(path);
+		return REFUSE("%s: no cycle found where one was expected", origin);
+	}
 	const size_t *cycle = path + step[at], length = n - (size_t)step[at];
 	/* 8 names of at most 63 characters, and the words between them. */
 	char names[1024], chain[1024];
 	cycle_text(names, sizeof(names), p, cycle, length, false);
 	cycle_text(chain, sizeof(chain), p, cycle, length, true);
-	const int rc =
-	        aero_error_set("%s: the tasks %s wait on each other in a cycle: %s; break it "
-	                       "in their \"inputs\" or \"after\"",
-	                       origin, names, chain);
+	const int rc = REFUSE("%s: the tasks %s wait on each other in a cycle: %s; break it "
+	                      "in their \"inputs\" or \"after\"",
+	                      origin, names, chain);
 	free(step);
 	free(path);
 	return rc;
@@ -444,7 +455,7 @@ static int order_tasks(struct aero_pipeline *p, const char *origin)
 	bool *done = calloc(p->count + 1, sizeof(bool));
 	if (p->order == NULL || done == NULL) {
 		free(done);
-		return aero_error_set("out of memory");
+		return REFUSE("out of memory");
 	}
 	size_t placed = 0;
 	for (bool progress = true; progress && placed < p->count;) {
@@ -476,8 +487,8 @@ static int not_json(const char *text, size_t len, const char *end, const char *o
 		column = text[i] == '\n' ? 1 : column + 1;
 		line += text[i] == '\n';
 	}
-	return aero_error_set("%s: not JSON (line %zu, column %zu); see doc/pipelines.md", origin,
-	                      line, column);
+	return REFUSE("%s: not JSON (line %zu, column %zu); see doc/pipelines.md", origin, line,
+	              column);
 }
 
 static char *name_of_file(const char *origin)
@@ -490,15 +501,89 @@ static char *name_of_file(const char *origin)
 	if (len > 63)
 		len = 63;
 	char *name = len > 0 ? strndup(base, len) : strdup("pipeline");
-	for (char *c = name; c != NULL && *c != '\0'; c++) /* "My_Steps" -> "my-steps" */
-		*c = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a')
-		     : ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')) ? *c
-		                                                              : '-';
+	for (char *c = name; c != NULL && *c != '\0'; c++) { /* "My_Steps" -> "my-steps" */
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+		else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			*c = '-';
+	}
 	if (name != NULL && (name[0] == '-' || name[strlen(name) - 1] == '-')) {
 		free(name);
 		name = strdup("pipeline");
 	}
 	return name;
+}
+
+/* The top level: known keys, once each; a non-empty array of tasks, not too
+ * many of them; a good name, if any. */
+static int check_top(const cJSON *doc, const char *origin)
+{
+	static const char *const keys[] = {"name", "tasks"};
+	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+	if (!cJSON_IsObject(doc) || !cJSON_IsArray(tasks) || cJSON_GetArraySize(tasks) == 0) {
+		const cJSON *top = cJSON_IsObject(doc) ? doc : NULL; /* a typo of "tasks"? */
+		const cJSON *item = NULL;
+		cJSON_ArrayForEach(item, top)
+		{
+			if (key_index(item->string, keys, 2) < 0)
+				return REFUSE("%s: unknown key '%s' (a pipeline has \"name\" and "
+				              "\"tasks\")",
+				              origin, item->string);
+		}
+		return REFUSE("%s: a pipeline is an object with \"tasks\", a non-empty array of "
+		              "tasks; see doc/pipelines.md",
+		              origin);
+	}
+	unsigned seen = 0;
+	const cJSON *item = NULL;
+	cJSON_ArrayForEach(item, doc)
+	{
+		const int k = key_index(item->string, keys, 2);
+		if (k < 0)
+			return REFUSE(
+			        "%s: unknown key '%s' (a pipeline has \"name\" and \"tasks\")",
+			        origin, item->string);
+		if (seen_before(&seen, k))
+			return REFUSE("%s: \"%s\" is given twice", origin, item->string);
+	}
+	if (cJSON_GetArraySize(tasks) > AERO_PIPELINE_TASKS_MAX)
+		return REFUSE("%s: more than %d tasks; split the pipeline into smaller ones",
+		              origin, AERO_PIPELINE_TASKS_MAX);
+	if (name != NULL && (!cJSON_IsString(name) || !task_name_ok(name->valuestring)))
+		return REFUSE("%s: \"name\" is 1 to 63 of a-z, 0-9 and '-', not starting or ending "
+		              "with '-'",
+		              origin);
+	return 0;
+}
+
+/* Each task, then the graph; after[i] holds task i's "after" until then. */
+static int take_tasks(const cJSON *tasks, const char *origin, struct aero_pipeline *p)
+{
+	char ***after = calloc(p->count, sizeof(char **));
+	size_t *after_count = calloc(p->count, sizeof(size_t));
+	int rc = after != NULL && after_count != NULL ? 0 : REFUSE("out of memory");
+	/* Bounded by the count as well as by the list, which have one length. */
+	size_t i = 0;
+	for (const cJSON *item = tasks->child; rc == 0 && item != NULL && i < p->count;
+	     item = item->next, i++) {
+		struct where w = {.origin = origin, .task = i, .item = -1};
+		rc = take_task(item, &w, &p->tasks[i], &after[i], &after_count[i]);
+	}
+	if (rc == 0 && i != p->count)
+		rc = REFUSE("%s: %zu tasks read of %zu", origin, i, p->count);
+	if (rc == 0)
+		rc = link_tasks(p, origin, after, after_count);
+	if (rc == 0)
+		rc = order_tasks(p, origin);
+	for (size_t k = 0; after != NULL && after_count != NULL && k < p->count; k++) {
+		for (size_t j = 0; after[k] != NULL && j < after_count[k]; j++)
+			free(after[k][j]);
+		free(after[k]);
+	}
+	free(after);
+	free(after_count);
+	return rc;
 }
 
 int aero_pipeline_parse(const char *text, size_t len, const char *origin, struct aero_pipeline *p)
@@ -508,66 +593,16 @@ int aero_pipeline_parse(const char *text, size_t len, const char *origin, struct
 	cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (doc == NULL)
 		return not_json(text, len, end, origin);
-	int rc = 0;
-	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
-	const cJSON *item = NULL;
-	const cJSON *top = cJSON_IsObject(doc) ? doc : NULL;
-	static const char *const keys[] = {"name", "tasks"};
-	unsigned seen = 0;
-	cJSON_ArrayForEach(item, top)
-	{
-		const int k = rc == 0 ? key_index(item->string, keys, 2) : 0;
-		if (k < 0)
-			rc = aero_error_set("%s: unknown key '%s' (a pipeline has \"name\" and "
-			                    "\"tasks\")",
-			                    origin, item->string);
-		else if (rc == 0 && seen_before(&seen, k))
-			rc = aero_error_set("%s: \"%s\" is given twice", origin, item->string);
-	}
-	if (rc == 0 &&
-	    (!cJSON_IsObject(doc) || !cJSON_IsArray(tasks) || cJSON_GetArraySize(tasks) == 0))
-		rc = aero_error_set("%s: a pipeline is an object with \"tasks\", a non-empty array "
-		                    "of tasks; see doc/pipelines.md",
-		                    origin);
-	if (rc == 0 && cJSON_GetArraySize(tasks) > AERO_PIPELINE_TASKS_MAX)
-		rc = aero_error_set("%s: more than %d tasks; split the pipeline into smaller ones",
-		                    origin, AERO_PIPELINE_TASKS_MAX);
-	if (rc == 0 && name != NULL && (!cJSON_IsString(name) || !task_name_ok(name->valuestring)))
-		rc = aero_error_set("%s: \"name\" is 1 to 63 of a-z, 0-9 and '-', not starting or "
-		                    "ending with '-'",
-		                    origin);
+	int rc = check_top(doc, origin);
 	if (rc == 0) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+		const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
 		p->name = name != NULL ? strdup(name->valuestring) : name_of_file(origin);
 		p->count = (size_t)cJSON_GetArraySize(tasks);
 		p->tasks = calloc(p->count, sizeof(*p->tasks));
-		if (p->name == NULL || p->tasks == NULL)
-			rc = aero_error_set("out of memory");
+		rc = p->name != NULL && p->tasks != NULL ? take_tasks(tasks, origin, p)
+		                                         : REFUSE("out of memory");
 	}
-	char ***after = rc == 0 ? calloc(p->count, sizeof(char **)) : NULL;
-	size_t *after_count = rc == 0 ? calloc(p->count, sizeof(size_t)) : NULL;
-	if (rc == 0 && (after == NULL || after_count == NULL))
-		rc = aero_error_set("out of memory");
-	size_t i = 0;
-	const cJSON *each = rc == 0 ? tasks : NULL;
-	cJSON_ArrayForEach(item, each)
-	{
-		struct where w = {.origin = origin, .task = i, .item = -1};
-		if (rc == 0)
-			rc = take_task(item, &w, &p->tasks[i], &after[i], &after_count[i]);
-		i++;
-	}
-	if (rc == 0)
-		rc = link_tasks(p, origin, after, after_count);
-	if (rc == 0)
-		rc = order_tasks(p, origin);
-	for (size_t k = 0; after != NULL && k < p->count; k++) {
-		for (size_t j = 0; after[k] != NULL && j < after_count[k]; j++)
-			free(after[k][j]);
-		free(after[k]);
-	}
-	free(after);
-	free(after_count);
 	cJSON_Delete(doc);
 	if (rc < 0)
 		aero_pipeline_free(p);
@@ -580,7 +615,7 @@ int aero_pipeline_load(const char *path, struct aero_pipeline *p)
 	size_t len = 0;
 	char *text = aero_file_read(path, PIPELINE_FILE_MAX, &len);
 	if (text == NULL)
-		return aero_error_set("cannot read the pipeline %s: %s", path, aero_error_last());
+		return REFUSE("cannot read the pipeline %s: %s", path, aero_error_last());
 	const int rc = aero_pipeline_parse(text, len, path, p);
 	free(text);
 	return rc;

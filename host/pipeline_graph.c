@@ -18,8 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 static void usage(FILE *out)
 {
 	fputs("Usage: aero-launch pipeline graph [--dot | --svg] FILE\n"
@@ -170,14 +168,15 @@ static int draw_svg(const struct aero_pipeline *p)
 		return AERO_EXIT_INTERNAL;
 	}
 	posix_spawn_file_actions_t actions;
-	char dot[] = "dot", svg[] = "-Tsvg";
-	char *argv[] = {dot, svg, NULL};
 	pid_t pid = 0;
 	int err = posix_spawn_file_actions_init(&actions);
 	if (err == 0) {
 		err = posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
-		if (err == 0)
+		if (err == 0) {
+			char dot[] = "dot", svg[] = "-Tsvg";
+			char *argv[] = {dot, svg, NULL};
 			err = posix_spawnp(&pid, "dot", &actions, NULL, argv, environ);
+		}
 		posix_spawn_file_actions_destroy(&actions);
 	}
 	close(fds[0]);
