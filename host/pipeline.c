@@ -330,14 +330,11 @@ static int link_tasks(struct aero_pipeline *p, const char *origin, char ***after
 					           p->tasks[j].outputs[q]) == 0) {
 						w.field = "outputs";
 						w.item = (long)o;
-						char both[200];
-						(void)snprintf(
-						        both, sizeof(both),
-						        "'%s' is also an output of task '%s'",
+						return FAIL(
+						        &w,
+						        "'%s' is also an output of task '%s': each "
+						        "artifact has one producer",
 						        p->tasks[i].outputs[o], p->tasks[j].name);
-						return FAIL(&w,
-						            "%s: each artifact has one producer",
-						            both);
 					}
 	}
 	for (size_t i = 0; i < p->count; i++) {

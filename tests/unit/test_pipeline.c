@@ -15,6 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The longest artifact name. */
+#define LONG_NAME                                                                                  \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+	"xxxxxxxxxxxxyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
 #define DIGEST "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* prepare -> train-a, train-b -> evaluate, as doc/pipelines.md shows it. */
@@ -232,6 +236,15 @@ static const struct bad bad_files[] = {
          "\"outputs\": [\"x\", \"data\"]}]}",
          "p.json: tasks[2].outputs[1]: 'data' is also an output of task 'a': each artifact "
          "has one producer"},
+        /* A message of the longest names, whole. */
+        {"{\"tasks\": [{\"name\": "
+         "\"b23456789012345678901234567890123456789012345678901234567890123\", \"command\": "
+         "[\"b\"], "
+         "\"outputs\": [\"" LONG_NAME "\"]}, "
+         "{\"name\": \"a\", \"command\": [\"a\"], \"outputs\": [\"" LONG_NAME "\"]}]}",
+         "p.json: tasks[1].outputs[0]: '" LONG_NAME "' is also an output of task "
+         "'b23456789012345678901234567890123456789012345678901234567890123': each artifact has one "
+         "producer"},
         {"{\"tasks\": [{\"name\": \"a\", \"command\": [\"a\"], \"outputs\": [\"x\", \"x\"]}]}",
          "p.json: tasks[0].outputs[1]: 'x' is an output twice"},
         {"{\"tasks\": [{\"name\": \"a\", \"command\": [\"a\"], \"outputs\": [\"a/b\"]}]}",
