@@ -119,6 +119,8 @@ $(BUILD)/dyn/tests/test_registry_auth: $(call obj,dyn,host/registry_auth.c)
 $(BUILD)/asan/tests/test_registry_auth: $(call obj,asan,host/registry_auth.c)
 $(BUILD)/dyn/tests/test_yaml: $(call obj,dyn,host/yaml.c)
 $(BUILD)/asan/tests/test_yaml: $(call obj,asan,host/yaml.c)
+$(BUILD)/dyn/tests/test_pipeline: $(call obj,dyn,host/pipeline.c)
+$(BUILD)/asan/tests/test_pipeline: $(call obj,asan,host/pipeline.c)
 $(BUILD)/dyn/tests/test_git_index: $(call obj,dyn,host/git_index.c)
 $(BUILD)/asan/tests/test_git_index: $(call obj,asan,host/git_index.c)
 

@@ -13,7 +13,7 @@ packages=(
 	tini dumb-init debootstrap time docker.io
 	clang-tidy cppcheck clang-format clang libclang-rt-14-dev libyaml-dev
 	docker-registry apache2-utils python3-yaml
-	openssl valgrind faketime
+	openssl valgrind faketime graphviz
 )
 # The store tests (tests/e2e/test_store.py) and bench/store.py also need
 # moto_server and the aws CLI, which come with the machine image's Python (no

@@ -1,5 +1,5 @@
 /* lib/parse.c: the values of options and AERO_* variables (integers, booleans,
- * durations); results stay within the bounds asked for. */
+ * durations, CPU counts); results stay within the bounds asked for. */
 #include "parse.h"
 
 #include "support.h"
@@ -24,6 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (aero_parse_duration_ms(text, 3600000L, &ms) == 0 && (ms < 0 || ms > 3600000L))
 		abort();
 	if (aero_parse_duration_ms(text, LONG_MAX, &ms) == 0 && ms < 0)
+		abort();
+	long long nano = 0;
+	if (aero_parse_cpus(text, &nano) == 0 && (nano <= 0 || nano > 1024000000000LL))
 		abort();
 	free(text);
 	return 0;

@@ -44,6 +44,7 @@ static void usage(FILE *out)
 	      "  push           push an image to a registry and record its digest\n"
 	      "  k8s job        print a Kubernetes Job that runs an experiment in the image\n"
 	      "  pipeline run   run a pipeline's tasks, skipping what is up to date\n"
+	      "  pipeline graph print a pipeline file's tasks and what flows between them\n"
 	      "  pipeline argo  print an Argo Workflow that runs a pipeline file's tasks\n"
 	      "  runs ls|show|diff  list, show and compare the runs recorded here\n"
 	      "  sync           deliver what a run's trackers do not have yet\n"

@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "pipeline_argo_cmd.h"
+#include "pipeline_graph.h"
 #include "pipeline_run.h"
 #include "redact.h"
 #include "status.h"
@@ -17,6 +18,7 @@ static const struct {
 	const char *summary;
 } subcommands[] = {
         {"run", aero_pipeline_run_main, "run the tasks that are not up to date, in order"},
+        {"graph", aero_pipeline_graph_main, "print the tasks' graph: text, DOT or SVG"},
         {"argo", aero_pipeline_argo_cmd, "print an Argo Workflow that runs the pipeline"},
 };
 #define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))

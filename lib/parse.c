@@ -82,14 +82,17 @@ int aero_parse_cpus(const char *text, long long *nano_out)
 	const char *p = text;
 	for (; *p >= '0' && *p <= '9' && whole <= 1024; p++)
 		whole = whole * 10 + (*p - '0');
-	const bool digits = p != text;
-	if (*p == '.')
-		for (p++; *p >= '0' && *p <= '9' && scale > 1; p++) {
+	bool digits = p != text;
+	if (*p == '.') { /* "1." is refused as ".5" is: digits on both sides of a point */
+		const char *decimals = ++p;
+		for (; *p >= '0' && *p <= '9' && scale > 1; p++) {
 			scale /= 10;
 			frac += (*p - '0') * scale;
 		}
+		digits = digits && p != decimals;
+	}
 	const long long nano = whole * 1000000000LL + frac;
-	if (!digits || *p != '\0' || whole > 1024 || nano <= 0)
+	if (!digits || *p != '\0' || nano <= 0 || nano > 1024 * 1000000000LL)
 		return aero_error_set("'%s' is not a number of CPUs: use one such as 2 or 0.5 "
 		                      "(at most 1024, 9 decimals)",
 		                      text);

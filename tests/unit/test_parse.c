@@ -14,6 +14,7 @@
 #include "signame.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 static void test_int(void **state)
@@ -89,6 +90,38 @@ static void test_duration_at_long_max(void **state)
 	assert_true(ms > 0);
 }
 
+static void test_cpus(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		long long nano;
+	} good[] = {
+	        {"2", 2000000000LL},           {"0.5", 500000000LL},
+	        {"1.000000001", 1000000001LL}, {"0.000000001", 1},
+	        {"1024", 1024000000000LL},     {"1024.000000000", 1024000000000LL},
+	        {"007.25", 7250000000LL},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		long long nano = -1;
+		if (aero_parse_cpus(good[i].text, &nano) != 0 || nano != good[i].nano)
+			fail_msg("'%s' gave %lld: %s", good[i].text, nano, aero_error_last());
+	}
+	/* "1." and ".5" are refused alike: a point has digits on both sides. */
+	static const char *const bad[] = {
+	        "0",   "",       "1.",   ".5",           "abc", "1025",
+	        "-1",  "1024.5", "0.0",  "1.0000000001", " 1",  "1 ",
+	        "1e3", "+1",     "2.5.", "0x10",         "1,5", "99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		long long nano = -1;
+		if (aero_parse_cpus(bad[i], &nano) != -1 || nano != -1)
+			fail_msg("'%s' was taken as %lld CPUs", bad[i], nano);
+		char want[96];
+		(void)snprintf(want, sizeof(want), "'%s' is not a number of CPUs", bad[i]);
+		assert_non_null(strstr(aero_error_last(), want));
+	}
+}
+
 static void test_signal_parse(void **state)
 {
 	(void)state;
@@ -141,9 +174,10 @@ static void test_signal_name(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_int),          cmocka_unit_test(test_bool),
-	        cmocka_unit_test(test_duration),     cmocka_unit_test(test_duration_at_long_max),
-	        cmocka_unit_test(test_signal_parse), cmocka_unit_test(test_signal_name),
+	        cmocka_unit_test(test_int),         cmocka_unit_test(test_bool),
+	        cmocka_unit_test(test_duration),    cmocka_unit_test(test_duration_at_long_max),
+	        cmocka_unit_test(test_cpus),        cmocka_unit_test(test_signal_parse),
+	        cmocka_unit_test(test_signal_name),
 	};
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }
