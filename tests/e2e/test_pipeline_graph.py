@@ -325,7 +325,7 @@ def test_output_that_cannot_be_written(aero_launch, tmp_path):
 
 @pytest.mark.parametrize("args,status,words", [
     (["pipeline", "graph", "--help"], 0, "Usage: aero-launch pipeline graph [--dot | --svg] FILE"),
-    (["pipeline", "--help"], 0, "graph [--dot | --svg] FILE"),
+    (["pipeline", "--help"], 0, "graph    print the tasks' graph"),
     (["--help"], 0, "pipeline graph"),
     (["pipeline", "graph"], 2, "the pipeline FILE is missing"),
     (["pipeline", "graph", "a.json", "b.json"], 2, "one pipeline FILE at a time"),
