@@ -163,6 +163,10 @@ def test_workflow_structure(launch, tmp_path):  # noqa: F811
         plain = env_parts(c)
         # The task's config, canonical: sorted keys, no spaces; equal when read back.
         assert json.loads(plain.pop("AERO_CONFIG")) == task.get("config", {})
+        # The task as aero-init records it in the manifest's run.pipeline.
+        assert json.loads(plain.pop("AERO_PIPELINE")) == {
+            "name": doc["metadata"]["generateName"][:-1], "id": "{{workflow.name}}",
+            "task": name, "config": task.get("config", {})}
         want = {"AERO_RUN_DIR": run_dir, "AERO_IMAGE": image, "AERO_GRACE_PERIOD": "10s",
                 "AERO_TRACKER": "wandb", "AERO_STORE": "s3://team-store/ml",
                 "AWS_REGION": "eu-west-1", "WANDB_RUN_GROUP": "{{workflow.name}}",
