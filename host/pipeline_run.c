@@ -19,6 +19,7 @@
 #include "pipeline_exec.h"
 #include "pipeline_key.h"
 #include "redact.h"
+#include "run_opts.h"
 #include "runsdir.h"
 #include "status.h"
 #include "versions.h"
@@ -126,17 +127,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static int append(const char ***list, size_t *count, const char *item)
-{
-	const char **bigger = realloc(*list, (*count + 2) * sizeof(**list));
-	if (bigger == NULL)
-		return -1;
-	bigger[(*count)++] = item;
-	bigger[*count] = NULL;
-	*list = bigger;
-	return 0;
-}
-
 /* 0; 1 after --help; -status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -171,7 +161,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->repo = optarg;
 			break;
 		case 'o':
-			rc = append(&o->only, &o->only_count, optarg);
+			rc = aero_opts_append(&o->only, &o->only_count, optarg);
 			break;
 		case 'F':
 			o->from = optarg;
@@ -195,7 +185,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->network = optarg;
 			break;
 		case 'e':
-			rc = append(&o->env, &o->env_count, optarg);
+			rc = aero_opts_append(&o->env, &o->env_count, optarg);
 			break;
 		case 'J':
 			o->json = true;

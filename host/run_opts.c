@@ -77,7 +77,7 @@ static int parse_size(const char *text, long long *out)
 	return 0;
 }
 
-static int append(const char ***list, size_t *count, const char *item)
+int aero_opts_append(const char ***list, size_t *count, const char *item)
 {
 	const char **bigger = realloc(*list, (*count + 2) * sizeof(**list));
 	if (bigger == NULL)
@@ -159,20 +159,24 @@ static int take(int c, struct aero_run_opts *o)
 		o->quiet = true;
 		return 0;
 	case 'e':
-		return append(&o->env, &o->env_count, optarg) == 0 ? 0 : -AERO_EXIT_INTERNAL;
+		return aero_opts_append(&o->env, &o->env_count, optarg) == 0 ? 0
+		                                                             : -AERO_EXIT_INTERNAL;
 	case OPT_MOUNT:
 		if (strchr(optarg, ':') == NULL || optarg[0] != '/')
 			return usage_error(
 			        "--mount takes HOST:PATH[:ro] with an absolute HOST, not", optarg);
-		return append(&o->mounts, &o->mount_count, optarg) == 0 ? 0 : -AERO_EXIT_INTERNAL;
+		return aero_opts_append(&o->mounts, &o->mount_count, optarg) == 0
+		               ? 0
+		               : -AERO_EXIT_INTERNAL;
 	case OPT_OVERRIDE:
 		if (!override_ok(optarg))
 			return usage_error(
 			        "--artifact-override takes NAME=VERSION (v3, 3, latest or "
 			        "sha256:HEX), not",
 			        optarg);
-		return append(&o->overrides, &o->override_count, optarg) == 0 ? 0
-		                                                              : -AERO_EXIT_INTERNAL;
+		return aero_opts_append(&o->overrides, &o->override_count, optarg) == 0
+		               ? 0
+		               : -AERO_EXIT_INTERNAL;
 	case OPT_ALLOW_UNPUSHED:
 		o->allow_unpushed = true;
 		return 0;

@@ -38,6 +38,10 @@ struct aero_run_opts {
  * -AERO_EXIT_USAGE with the problem printed. Free with aero_run_opts_free. */
 int aero_run_opts_parse(int argc, char **argv, struct aero_run_opts *opts);
 
+/* Appends item to a NULL-terminated list of count items (a repeated option's
+ * values); 0, or -1 when out of memory. */
+int aero_opts_append(const char ***list, size_t *count, const char *item);
+
 /* Frees the option lists. */
 void aero_run_opts_free(struct aero_run_opts *opts);
 
