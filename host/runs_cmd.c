@@ -6,20 +6,20 @@
 
 #include "error.h"
 #include "file.h"
+#include "init_diff.h"
 #include "init_path.h"
 #include "log.h"
+#include "runs_find.h"
 #include "runsdir.h"
 #include "status.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define JSON_MAX ((size_t)64 << 20)
@@ -40,103 +40,6 @@ static void usage(FILE *out)
 	      "  --json  print JSON instead of text\n"
 	      "Exit status: 0, 2 usage, 75 no such run, 74 a run cannot be read.\n",
 	      out);
-}
-
-static bool is_run(const char *dir)
-{
-	char *manifest = aero_path_join(dir, "manifest.json");
-	struct stat st;
-	const bool yes = manifest != NULL && stat(manifest, &st) == 0 && S_ISREG(st.st_mode);
-	free(manifest);
-	return yes;
-}
-
-/* The ids of the runs directory's runs, newest first (ids sort by time). */
-static char **list_ids(const char *runs, size_t *count)
-{
-	*count = 0;
-	DIR *d = opendir(runs);
-	if (d == NULL)
-		return calloc(1, sizeof(char *)); /* no runs yet */
-	size_t cap = 16;
-	char **ids = calloc(cap + 1, sizeof(char *));
-	const struct dirent *e;
-	while (ids != NULL && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *dir = aero_path_join(runs, e->d_name);
-		const bool run = dir != NULL && is_run(dir);
-		free(dir);
-		if (!run)
-			continue;
-		if (*count == cap) {
-			char **grown = realloc(ids, (2 * cap + 1) * sizeof(char *));
-			if (grown == NULL)
-				break;
-			ids = grown;
-			cap *= 2;
-		}
-		ids[*count] = strdup(e->d_name);
-		if (ids[*count] != NULL)
-			ids[++*count] = NULL;
-	}
-	closedir(d);
-	for (size_t i = 1; ids != NULL && i < *count; i++) /* insertion sort, descending */
-		for (size_t j = i; j > 0 && strcmp(ids[j - 1], ids[j]) < 0; j--) {
-			char *t = ids[j];
-			ids[j] = ids[j - 1];
-			ids[j - 1] = t;
-		}
-	return ids;
-}
-
-static void free_ids(char **ids)
-{
-	for (size_t i = 0; ids != NULL && ids[i] != NULL; i++)
-		free(ids[i]);
-	free(ids);
-}
-
-/* The directory of RUN; NULL after saying why (*status: 75 or 74). */
-static char *resolve(const char *run, int *status)
-{
-	*status = AERO_EXIT_INTERNAL;
-	if (strchr(run, '/') != NULL || strcmp(run, ".") == 0) {
-		if (is_run(run))
-			return strdup(run);
-		aero_log_error("%s is not a run directory (it has no manifest.json)", run);
-		*status = AERO_EXIT_NO_RUN;
-		return NULL;
-	}
-	char *runs = aero_runs_dir();
-	size_t count = 0;
-	char **ids = runs != NULL ? list_ids(runs, &count) : NULL;
-	const char *found = NULL;
-	size_t matches = 0;
-	for (size_t i = 0; ids != NULL && i < count; i++) {
-		if (strcmp(ids[i], run) == 0) {
-			found = ids[i];
-			matches = 1;
-			break;
-		}
-		if (strncmp(ids[i], run, strlen(run)) == 0) {
-			found = ids[i];
-			matches++;
-		}
-	}
-	char *dir = NULL;
-	if (runs == NULL || ids == NULL) {
-		aero_log_error("out of memory");
-	} else if (matches == 1) {
-		dir = aero_path_join(runs, found);
-	} else {
-		aero_log_error("%s run '%s' under %s ('aero-launch runs ls' lists them)",
-		               matches == 0 ? "no" : "more than one", run, runs);
-		*status = AERO_EXIT_NO_RUN;
-	}
-	free_ids(ids);
-	free(runs);
-	return dir;
 }
 
 static const char *str_at(const cJSON *json, const char *section, const char *key)
@@ -245,7 +148,7 @@ static int cmd_ls(bool json)
 {
 	char *runs = aero_runs_dir();
 	size_t count = 0;
-	char **ids = runs != NULL ? list_ids(runs, &count) : NULL;
+	char **ids = runs != NULL ? aero_run_ids(runs, &count) : NULL;
 	if (ids == NULL) {
 		free(runs);
 		aero_log_error("out of memory");
@@ -285,7 +188,7 @@ static int cmd_ls(bool json)
 		free(text);
 		cJSON_Delete(all);
 	}
-	free_ids(ids);
+	aero_run_ids_free(ids);
 	free(runs);
 	return 0;
 }
@@ -293,7 +196,7 @@ static int cmd_ls(bool json)
 static int cmd_show(const char *run, bool json)
 {
 	int status;
-	char *dir = resolve(run, &status);
+	char *dir = aero_run_dir_find(run, &status);
 	if (dir == NULL)
 		return status;
 	cJSON *f = facts(dir, true);
@@ -347,8 +250,8 @@ static int run_init(char **args)
 static int cmd_diff(const char *a, const char *b, bool json)
 {
 	int status = 0;
-	char *da = resolve(a, &status);
-	char *db = da != NULL ? resolve(b, &status) : NULL;
+	char *da = aero_run_dir_find(a, &status);
+	char *db = da != NULL ? aero_run_dir_find(b, &status) : NULL;
 	char *ma = da != NULL ? aero_path_join(da, "manifest.json") : NULL;
 	char *mb = db != NULL ? aero_path_join(db, "manifest.json") : NULL;
 	free(da);
@@ -358,10 +261,11 @@ static int cmd_diff(const char *a, const char *b, bool json)
 		free(mb);
 		return status != 0 ? status : AERO_EXIT_INTERNAL;
 	}
-	char word[] = "diff";
-	char flag[] = "--json";
-	char *args[] = {NULL, word, json ? flag : ma, json ? ma : mb, json ? mb : NULL, NULL};
-	status = run_init(args);
+	char *text = NULL;
+	status = aero_init_diff(ma, mb, NULL, json ? &text : NULL);
+	if (text != NULL)
+		fputs(text, stdout);
+	free(text);
 	free(ma);
 	free(mb);
 	return status;
@@ -417,7 +321,7 @@ int aero_launch_sync_main(int argc, char **argv)
 		return AERO_EXIT_USAGE;
 	}
 	int status;
-	char *dir = resolve(argv[argc - 1], &status);
+	char *dir = aero_run_dir_find(argv[argc - 1], &status);
 	if (dir == NULL)
 		return status;
 	/* aero-init sync [OPTIONS] DIR: the options pass through as given. */

@@ -426,20 +426,48 @@ static cJSON *load(const char *path)
 	return doc;
 }
 
+/* --ignore PATH: the member at the dotted PATH (git.branch) leaves both
+ * documents before they are compared. */
+static void drop_path(cJSON *doc, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	if (dot == NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(doc, path);
+		return;
+	}
+	for (cJSON *member = doc != NULL ? doc->child : NULL; member != NULL; member = member->next)
+		if (member->string != NULL && strlen(member->string) == (size_t)(dot - path) &&
+		    strncmp(member->string, path, (size_t)(dot - path)) == 0) {
+			drop_path(member, dot + 1);
+			return;
+		}
+}
+
 int aero_diff_main(int argc, char **argv)
 {
 	static const struct option long_options[] = {{"json", no_argument, NULL, 'j'},
+	                                             {"ignore", required_argument, NULL, 'i'},
 	                                             {"help", no_argument, NULL, 'h'},
 	                                             {NULL, 0, NULL, 0}};
 	bool json = false;
+	/* At most one --ignore per argument: argc bounds them. */
+	const char **ignored = calloc((size_t)argc + 1, sizeof(char *));
+	size_t ignored_count = 0;
+	if (ignored == NULL) {
+		aero_log_error("diff: out of memory");
+		return AERO_EXIT_INTERNAL;
+	}
 	optind = 0;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+jh", long_options, NULL)) != -1) {
 		if (c == 'j') {
 			json = true;
+		} else if (c == 'i') {
+			ignored[ignored_count++] = optarg;
 		} else if (c == 'h') {
-			puts("Usage: aero-init diff [--json] A.json B.json\n"
+			free(ignored);
+			puts("Usage: aero-init diff [--json] [--ignore PATH]... A.json B.json\n"
 			     "\n"
 			     "Explains what differs between two run manifests, grouped: packages "
 			     "added,\n"
@@ -449,22 +477,31 @@ int aero_diff_main(int argc, char **argv)
 			     "not\n"
 			     "compared. Exit status: 0 equivalent, 1 different, 125 bad input.\n"
 			     "\n"
-			     "  -j, --json  print the changes as JSON\n"
-			     "  -h, --help  print this help");
+			     "  -j, --json       print the changes as JSON\n"
+			     "      --ignore PATH  leave a member out, named by its dotted path\n"
+			     "                   (git.branch)\n"
+			     "  -h, --help       print this help");
 			return 0;
 		} else {
+			free(ignored);
 			aero_log_error("diff: unknown option '%.*s'; see 'aero-init diff --help'",
 			               aero_arg_shown(argv[optind - 1]), argv[optind - 1]);
 			return AERO_EXIT_INTERNAL;
 		}
 	}
 	if (argc - optind != 2) {
-		aero_log_error(
-		        "diff: need two manifests; usage: aero-init diff [--json] A.json B.json");
+		free(ignored);
+		aero_log_error("diff: need two manifests; usage: aero-init diff [--json] "
+		               "[--ignore PATH]... A.json B.json");
 		return AERO_EXIT_INTERNAL;
 	}
 	cJSON *a = load(argv[optind]);
 	cJSON *b = a != NULL ? load(argv[optind + 1]) : NULL;
+	for (size_t i = 0; b != NULL && i < ignored_count; i++) {
+		drop_path(a, ignored[i]);
+		drop_path(b, ignored[i]);
+	}
+	free(ignored);
 	cJSON *changes = b != NULL ? aero_manifest_diff(a, b) : NULL;
 	int status = AERO_EXIT_INTERNAL;
 	if (changes != NULL) {
