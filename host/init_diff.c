@@ -4,19 +4,15 @@
 
 #include "init_path.h"
 #include "log.h"
+#include "spawn.h"
 #include "status.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* The diff's JSON is a fraction of the manifests' size; they are bounded too. */
 #define OUTPUT_MAX ((size_t)256 << 20)
@@ -48,34 +44,6 @@ static int read_all(int fd, char **out)
 	}
 	free(buf);
 	return -1;
-}
-
-/* Starts args[0] with stdout on out_fd (when >= 0) and the default signal mask,
- * whatever aero-launch blocks for itself. 0, or an errno value. */
-static int spawn(char **args, int out_fd, int close_fd, pid_t *pid)
-{
-	posix_spawn_file_actions_t actions;
-	posix_spawnattr_t attr;
-	sigset_t none;
-	sigemptyset(&none);
-	if (posix_spawn_file_actions_init(&actions) != 0)
-		return ENOMEM;
-	int rc = posix_spawnattr_init(&attr);
-	if (rc == 0) {
-		if (out_fd >= 0)
-			rc = posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-		if (rc == 0 && close_fd >= 0)
-			rc = posix_spawn_file_actions_addclose(&actions, close_fd);
-		if (rc == 0)
-			rc = posix_spawnattr_setsigmask(&attr, &none);
-		if (rc == 0)
-			rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-		if (rc == 0)
-			rc = posix_spawnp(pid, args[0], &actions, &attr, args, environ);
-		posix_spawnattr_destroy(&attr);
-	}
-	posix_spawn_file_actions_destroy(&actions);
-	return rc;
 }
 
 int aero_init_diff(const char *a, const char *b, const char *const *ignore, char **json)
@@ -110,7 +78,7 @@ int aero_init_diff(const char *a, const char *b, const char *const *ignore, char
 	int rc = json != NULL && pipe2(fds, O_CLOEXEC) != 0 ? errno : 0;
 	(void)fflush(stdout);
 	if (rc == 0)
-		rc = spawn(args, fds[1], fds[0], &pid);
+		rc = aero_spawn(args, fds[1], fds[0], &pid);
 	if (fds[1] >= 0)
 		close(fds[1]);
 	int status = AERO_EXIT_INTERNAL;
@@ -119,15 +87,13 @@ int aero_init_diff(const char *a, const char *b, const char *const *ignore, char
 		               init, strerror(rc));
 	} else {
 		const int read_rc = json != NULL ? read_all(fds[0], json) : 0;
-		int wstatus = 0;
-		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-			;
+		const int exit_status = aero_spawn_wait(pid);
 		if (read_rc < 0)
 			aero_log_error("cannot read what %s diff printed", init);
-		else if (WIFEXITED(wstatus))
-			status = WEXITSTATUS(wstatus);
+		else if (exit_status < 128)
+			status = exit_status;
 		else
-			aero_log_error("%s diff was killed by signal %d", init, WTERMSIG(wstatus));
+			aero_log_error("%s diff was killed by signal %d", init, exit_status - 128);
 		if (json != NULL && status != 0 && status != 1) {
 			free(*json);
 			*json = NULL;

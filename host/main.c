@@ -9,6 +9,7 @@
 #include "pipeline_cmd.h"
 #include "push_cmd.h"
 #include "redact.h"
+#include "rerun_cmd.h"
 #include "run_cmd.h"
 #include "runs_cmd.h"
 #include "status.h"
@@ -28,6 +29,7 @@ static const struct command commands[] = {
         {"k8s", aero_k8s_cmd},           {"runs", aero_runs_main},
         {"sync", aero_launch_sync_main}, {"artifact", aero_artifact_cmd},
         {"cache", aero_cache_cmd},       {"pipeline", aero_pipeline_cmd},
+        {"rerun", aero_rerun_main},
 };
 
 static void usage(FILE *out)
@@ -47,6 +49,7 @@ static void usage(FILE *out)
 	      "  pipeline graph print a pipeline file's tasks and what flows between them\n"
 	      "  pipeline argo  print an Argo Workflow that runs a pipeline file's tasks\n"
 	      "  runs ls|show|diff  list, show and compare the runs recorded here\n"
+	      "  rerun          run a recorded run again and compare the two\n"
 	      "  sync           deliver what a run's trackers do not have yet\n"
 	      "  artifact ls|show|get|put  the versioned artifacts in the blob store\n"
 	      "  cache gc       keep the local artifact cache within a size\n"

@@ -22,8 +22,9 @@ enum aero_launch_status {
 	/* 76-80: the artifact commands' (lib/artifact/status.h), the same in aero-init:
 	 * 76 no such name or version, 77 bad reference, unsafe path or a file in the
 	 * way, 78 digest mismatch, 79 store denied, 80 store failed or unreachable. */
-	AERO_EXIT_PIPELINE = 81, /* `pipeline run`: a task failed, or could not run after one */
-	AERO_EXIT_TOOL = 82, /* a program it runs is not installed (Graphviz's dot) */
+	AERO_EXIT_PIPELINE = 81,  /* `pipeline run`: a task failed, or could not run after one */
+	AERO_EXIT_TOOL = 82,      /* a program it runs is not installed (Graphviz's dot) */
+	AERO_EXIT_NO_COMMIT = 83, /* `rerun`: the run's commit is not in the repository */
 };
 
 #endif
