@@ -83,9 +83,9 @@ enum { OPT_KEEP_WORKTREE = 256, OPT_JSON, OPT_PASS };
 
 /* run's options that rerun passes on, spelled as run spells them; the first
  * takes no value. */
-static const char *const passed[] = {"--keep",    "--tracker", "--mount",         "--gpus",
-                                     "--network", "--cpus",    "--build-network", "--memory",
-                                     "--shm-size"};
+static const char *const passed[] = {"--keep",          "--tracker", "--mount",
+                                     "--gpus",          "--network", "--cpus",
+                                     "--build-network", "--memory",  "--shm-size"};
 #define PASSED_COUNT (sizeof(passed) / sizeof(passed[0]))
 
 /* 0; 1 after --help; or -AERO_EXIT_USAGE / -AERO_EXIT_INTERNAL after saying why. */
@@ -100,8 +100,9 @@ static int parse(int argc, char **argv, struct rerun_opts *o)
 	        {"json", no_argument, NULL, OPT_JSON},
 	};
 	for (size_t i = 0; i < PASSED_COUNT; i++)
-		longopts[6 + i] = (struct option){passed[i] + 2, i == 0 ? no_argument : required_argument,
-		                                  NULL, OPT_PASS + (int)i};
+		longopts[6 + i] =
+		        (struct option){passed[i] + 2, i == 0 ? no_argument : required_argument,
+		                        NULL, OPT_PASS + (int)i};
 	memset(o, 0, sizeof(*o));
 	o->repo = ".";
 	optind = 1;
@@ -143,9 +144,10 @@ static int parse(int argc, char **argv, struct rerun_opts *o)
 	o->run = argv[optind];
 	if (optind + 1 < argc) {
 		if (strcmp(argv[optind + 1], "--") != 0 || optind + 2 >= argc) {
-			aero_log_error("rerun takes one run, then '--' and a command to run instead of "
-			               "the recorded one, not '%.*s'; options go before the run",
-			               aero_arg_shown(argv[optind + 1]), argv[optind + 1]);
+			aero_log_error(
+			        "rerun takes one run, then '--' and a command to run instead of "
+			        "the recorded one, not '%.*s'; options go before the run",
+			        aero_arg_shown(argv[optind + 1]), argv[optind + 1]);
 			return -AERO_EXIT_USAGE;
 		}
 		o->command = argv + optind + 2;
@@ -190,7 +192,8 @@ static int run_child(char **args, bool json, int *status)
 		int wstatus = 0;
 		const pid_t done = waitpid(pid, &wstatus, WNOHANG);
 		if (done == pid) {
-			*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+			*status =
+			        WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 			break;
 		}
 		if (done < 0 && errno != EINTR) {
@@ -241,10 +244,14 @@ static int rerun(const struct rerun_opts *o, const struct aero_rerun_plan *plan,
 	struct aero_worktree_temp wt;
 	int rc = aero_worktree_temp_add(repo, plan->commit, run_id, &wt);
 	if (rc < 0) {
-		aero_log_error("cannot check out commit %.12s: %s", plan->commit, aero_error_last());
+		aero_log_error("cannot check out commit %.12s: %s", plan->commit,
+		               aero_error_last());
 		return rc;
 	}
-	const struct aero_rerun_choice choice = {.program = "/proc/self/exe",
+	/* The path /proc/self/exe names, for tools that run aero-launch under
+	 * them (valgrind) answer for it but would start themselves again. */
+	char *self = realpath("/proc/self/exe", NULL);
+	const struct aero_rerun_choice choice = {.program = self != NULL ? self : "/proc/self/exe",
 	                                         .worktree = wt.path,
 	                                         .run_id = run_id,
 	                                         .reuse_image = reuse,
@@ -258,9 +265,11 @@ static int rerun(const struct rerun_opts *o, const struct aero_rerun_plan *plan,
 	if (rc < 0)
 		aero_log_error("%s", aero_error_last());
 	aero_rerun_args_free(args);
+	free(self);
 	if (o->keep_worktree) {
 		fprintf(stderr,
-		        "aero-launch: kept the worktree %s (branch %s); remove it with 'git worktree "
+		        "aero-launch: kept the worktree %s (branch %s); remove it with 'git "
+		        "worktree "
 		        "remove %s' and 'git branch -D %s'\n",
 		        wt.path, wt.branch, wt.path, wt.branch);
 	} else if (aero_worktree_temp_remove(repo, &wt) < 0) {
@@ -322,9 +331,10 @@ static int rerun_run(const struct rerun_opts *o)
 	if (!o->quiet)
 		fprintf(stderr, "aero-launch: running %s again as %s: commit %.12s, %s\n",
 		        plan.id != NULL ? plan.id : o->run, run_id, plan.commit,
-		        missing == 0       ? "its image"
-		        : plan.image_id != NULL ? "the engine no longer has its image: rebuilding it"
-		                                : "it recorded no image: building one");
+		        missing == 0 ? "its image"
+		        : plan.image_id != NULL
+		                ? "the engine no longer has its image: rebuilding it"
+		                : "it recorded no image: building one");
 	rc = rerun(o, &plan, repo, run_id, missing == 0, &status);
 	if (rc < 0)
 		goto out;

@@ -42,7 +42,7 @@ static int take_object(const char *text, size_t len, const char *prefix, cJSON *
 	cJSON *doc = cJSON_ParseWithLength(text, len);
 	const int size = cJSON_IsObject(doc) ? cJSON_GetArraySize(doc) : 0;
 	struct aero_json_member *members = calloc((size_t)size + 1, sizeof(*members));
-	const cJSON **items = calloc((size_t)size + 1, sizeof(*items));
+	const cJSON **items = calloc((size_t)size + 1, sizeof(const cJSON *));
 	int rc = members != NULL && items != NULL ? 0 : -1;
 	size_t n = 0;
 	for (const cJSON *c = size > 0 ? doc->child : NULL; c != NULL && rc == 0; c = c->next)
@@ -64,7 +64,8 @@ static int take_object(const char *text, size_t len, const char *prefix, cJSON *
 			/* The scanner finds ASCII names only: a name beyond ASCII is
 			 * compared in canonical form, which tells doubles apart too. */
 			char *canonical = aero_json_canonical(items[i]);
-			rc = canonical != NULL ? set_text(final, key, canonical, strlen(canonical)) : -1;
+			rc = canonical != NULL ? set_text(final, key, canonical, strlen(canonical))
+			                       : -1;
 			free(canonical);
 		}
 		free(key);
@@ -83,8 +84,9 @@ static int take_file(const char *dir, const char *name, const char *prefix, cJSO
 		return aero_error_set("out of memory");
 	FILE *f = fopen(path, "re");
 	if (f == NULL) {
-		const int rc = errno == ENOENT ? 0 : aero_error_set("cannot read %s: %s", path,
-		                                                     strerror(errno));
+		const int rc = errno == ENOENT ? 0
+		                               : aero_error_set("cannot read %s: %s", path,
+		                                                strerror(errno));
 		free(path);
 		return rc;
 	}
@@ -222,6 +224,7 @@ void aero_metrics_print(const cJSON *comparison, FILE *out)
 		else if (cJSON_IsString(a))
 			fprintf(out, "only in the original run: %s\n", a->valuestring);
 		else
-			fprintf(out, "only in the rerun: %s\n", cJSON_IsString(b) ? b->valuestring : "?");
+			fprintf(out, "only in the rerun: %s\n",
+			        cJSON_IsString(b) ? b->valuestring : "?");
 	}
 }

@@ -62,9 +62,10 @@ static int read_inputs(const cJSON *manifest, struct aero_rerun_plan *plan)
 		for (size_t i = 0; i < plan->override_count; i++)
 			if (strncmp(plan->overrides[i], name->valuestring, len) == 0 &&
 			    plan->overrides[i][len] == '=') {
-				aero_log_warn("the run got more than one version of '%s'; the rerun "
-				              "pins the last it got, %s",
-				              name->valuestring, digest->valuestring);
+				aero_log_warn(
+				        "the run got more than one version of '%s'; the rerun "
+				        "pins the last it got, %s",
+				        name->valuestring, digest->valuestring);
 				free(plan->overrides[i]);
 				plan->overrides[i] = plan->overrides[--plan->override_count];
 				plan->overrides[plan->override_count] = NULL;

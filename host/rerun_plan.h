@@ -5,16 +5,16 @@
 #include <stddef.h>
 
 struct aero_rerun_plan {
-	char *id;                      /* run.id */
-	char *commit;                  /* git.commit */
-	char *remote;                  /* git.remote; NULL when none */
-	char *image_id, *image_name;   /* image.id and image.name; NULL when absent */
-	char *seed;                    /* seed.base, decimal; NULL when absent */
-	char *task;                    /* seed.task (AERO_TASK); NULL when absent */
-	char *config;                  /* run.pipeline.config, canonical JSON; NULL when absent */
-	char **overrides;              /* NAME=sha256:HEX for each input, NULL-terminated */
+	char *id;                    /* run.id */
+	char *commit;                /* git.commit */
+	char *remote;                /* git.remote; NULL when none */
+	char *image_id, *image_name; /* image.id and image.name; NULL when absent */
+	char *seed;                  /* seed.base, decimal; NULL when absent */
+	char *task;                  /* seed.task (AERO_TASK); NULL when absent */
+	char *config;                /* run.pipeline.config, canonical JSON; NULL when absent */
+	char **overrides;            /* NAME=sha256:HEX for each input, NULL-terminated */
 	size_t override_count;
-	char **command;                /* run.argv, NULL-terminated */
+	char **command; /* run.argv, NULL-terminated */
 	size_t command_count;
 };
 

@@ -8,8 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 int aero_spawn(char *const *args, int out_fd, int close_fd, pid_t *pid)
 {
 	posix_spawn_file_actions_t actions;

@@ -63,8 +63,8 @@ static char *tree_name(git_repository *repo)
 static int names_make(git_repository *repo, const char *tag, struct aero_worktree_temp *wt)
 {
 	const char *tmp = getenv("TMPDIR");
-	char *pattern = aero_path_join(tmp != NULL && tmp[0] == '/' ? tmp : "/tmp",
-	                               "aero-rerun-XXXXXX");
+	char *pattern =
+	        aero_path_join(tmp != NULL && tmp[0] == '/' ? tmp : "/tmp", "aero-rerun-XXXXXX");
 	wt->name = joined("aero-rerun-", tag);
 	wt->branch = joined("aeromancy/rerun-", tag);
 	if (pattern == NULL || wt->name == NULL || wt->branch == NULL) {
@@ -154,8 +154,10 @@ int aero_worktree_temp_remove(git_repository *repo, const struct aero_worktree_t
 	git_worktree_free(worktree);
 	git_reference *branch = NULL;
 	const int has_branch = git_branch_lookup(&branch, repo, wt->branch, GIT_BRANCH_LOCAL);
+	/* The reference alone: the branch has no configuration to remove, and
+	 * git_branch_delete's removal of it leaks pcre2 match data in libgit2 1.5. */
 	if (has_branch == 0)
-		failed |= git_branch_delete(branch) != 0;
+		failed |= git_reference_delete(branch) != 0;
 	else
 		failed |= has_branch != GIT_ENOTFOUND;
 	git_reference_free(branch);

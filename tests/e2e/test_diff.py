@@ -131,3 +131,21 @@ def test_a_different_seed_is_found(aero_init, tmp_path):
                                     if not k.startswith("AERO_")})
     r = diff(aero_init, tmp_path / "a/manifest.json", tmp_path / "c/manifest.json")
     assert r.returncode == 0, r.stdout
+
+
+def test_ignore_leaves_paths_out_of_both(aero_init, tmp_path):
+    base = {"schema": 1, "git": {"commit": "c0ffee", "branch": "main"},
+            "env": {"PATH": "/bin", "X": "1"}, "seed": {"base": "7", "source": "random"}}
+    other = json.loads(json.dumps(base))
+    other["git"].pop("branch")
+    other["env"]["X"] = "2"
+    other["seed"]["source"] = "AERO_SEED"
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(base))
+    b.write_text(json.dumps(other))
+    r = diff(aero_init, a, b, "--json", "--ignore", "git.branch", "--ignore", "seed.source")
+    assert r.returncode == 1, r.stderr
+    assert [c["what"] for c in json.loads(r.stdout)["changes"]] == ["X"]
+    r = diff(aero_init, a, b, "--ignore", "git.branch", "--ignore", "seed.source",
+             "--ignore", "env.X", "--ignore", "no.such.path")
+    assert r.returncode == 0 and r.stdout.endswith("are equivalent\n"), r.stdout + r.stderr

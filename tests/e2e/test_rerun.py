@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -225,4 +226,27 @@ def test_worktree_and_branch_are_removed_unless_kept(aero_launch, aero_init, pro
     git(repo, "worktree", "remove", kept[0], env=env)
     git(repo, "branch", "-D", kept[1], env=env)
     shutil.rmtree(os.path.dirname(kept[0]))
+    no_worktree_left(repo, env)
+
+
+def test_a_signal_reaches_the_run_and_the_worktree_still_goes(aero_launch, project):
+    """SIGTERM sent to rerun alone is passed on to the run (and by it to the
+    experiment); rerun outlives it, removes the worktree and exits with the
+    run's status."""
+    repo, env = project
+    r = launch(aero_launch, repo, env)
+    assert r.returncode == 0, r.stderr
+    [old] = run_dirs(env)
+    proc = subprocess.Popen([aero_launch, "rerun", "-q", "-C", repo, "--network", "none", old,
+                             "--", "sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; "
+                             "while :; do sleep 0.1; done"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 7, err
+    assert out.startswith(b"got TERM\n"), out
     no_worktree_left(repo, env)
