@@ -13,6 +13,7 @@
 #include "rerun_args.h"
 #include "rerun_plan.h"
 #include "rerun_report.h"
+#include "run_opts.h"
 #include "runs_find.h"
 #include "runsdir.h"
 #include "spawn.h"
@@ -68,15 +69,9 @@ struct rerun_opts {
 
 static int pass_on(struct rerun_opts *o, const char *option, const char *value)
 {
-	const char **bigger = realloc(o->pass, (o->pass_count + 3) * sizeof(char *));
-	if (bigger == NULL)
+	if (aero_opts_append(&o->pass, &o->pass_count, option) < 0)
 		return -1;
-	bigger[o->pass_count++] = option;
-	if (value != NULL)
-		bigger[o->pass_count++] = value;
-	bigger[o->pass_count] = NULL;
-	o->pass = bigger;
-	return 0;
+	return value != NULL ? aero_opts_append(&o->pass, &o->pass_count, value) : 0;
 }
 
 enum { OPT_KEEP_WORKTREE = 256, OPT_JSON, OPT_PASS };

@@ -21,9 +21,11 @@
  * branch); it gives the seed (whatever its source was), which also removes the
  * "no seed given" warning (the other warnings follow from facts compared
  * anyway: CPU flags, variables, GPUs); it pins the inputs with
- * AERO_ARTIFACT_OVERRIDES, whose effect the inputs section shows. */
-static const char *const by_design[] = {"git.branch", "seed.source", "determinism.warnings",
-                                        "env.AERO_ARTIFACT_OVERRIDES", NULL};
+ * AERO_ARTIFACT_OVERRIDES, whose effect the inputs section shows; and a
+ * pipeline task's rerun is no part of that pipeline's run (AERO_PIPELINE). */
+static const char *const by_design[] = {"git.branch",           "seed.source",
+                                        "determinism.warnings", "env.AERO_ARTIFACT_OVERRIDES",
+                                        "env.AERO_PIPELINE",    NULL};
 
 /* The image id the rerun recorded (malloc'd); NULL when none. */
 static char *new_image_id(const char *dir)

@@ -50,11 +50,13 @@ def test_man_page_documents_every_launch_option(aero_launch):
     man = open(os.path.join(root, "man", "aero-launch.1")).read().replace("\\-", "-")
     options = set()
     for cmd in (["run"], ["check"], ["context"], ["push"], ["k8s", "job"], ["runs"], ["sync"],
+                ["rerun"],
                 []):
         text = subprocess.run([aero_launch, *cmd, "--help"], capture_output=True,
                               text=True).stdout
         options |= set(re.findall(r"--[a-z][a-z-]+", text)) - {"--"}
-    assert {"--image", "--secret", "--runs-pvc", "--gpus", "--json", "--tracker"} <= options
+    assert {"--image", "--secret", "--runs-pvc", "--gpus", "--json", "--tracker",
+            "--keep-worktree"} <= options
     assert len(options) >= 18
     for opt in options:
         assert opt in man, opt
