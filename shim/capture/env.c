@@ -42,10 +42,13 @@ int aero_env_is_secret(const char *name)
 
 static bool is_recorded(const char *name, const struct aero_capture_ctx *ctx)
 {
-	/* These have sections of their own (seed, run, git, image) and differ
-	 * from run to run or commit to commit: the fingerprint must not. */
-	static const char *const own_section[] = {"AERO_SEED", "AERO_RUN_ID", "AERO_RUN_DIR",
-	                                          "AERO_DEV",  "AERO_GIT_*",  "AERO_IMAGE_*"};
+	/* These have sections of their own (seed, run, git, image; a pipeline
+	 * task's AERO_PIPELINE and AERO_CONFIG are run.pipeline and the run's
+	 * config) and differ from run to run or commit to commit: the
+	 * fingerprint must not. */
+	static const char *const own_section[] = {"AERO_SEED",     "AERO_RUN_ID", "AERO_RUN_DIR",
+	                                          "AERO_DEV",      "AERO_GIT_*",  "AERO_IMAGE_*",
+	                                          "AERO_PIPELINE", "AERO_CONFIG"};
 	for (size_t i = 0; i < sizeof(own_section) / sizeof(own_section[0]); i++)
 		if (fnmatch(own_section[i], name, 0) == 0)
 			return false;

@@ -155,7 +155,11 @@ def test_four_tasks_run_in_order_then_all_are_skipped(aero_launch, project):
     # The task's config reached both the experiment and config.json.
     train_a = runs["train-a"][0]
     assert json.load(open(os.path.join(train_a, "config.json"))) == {"lr": 0.1}
-    assert json.load(open(os.path.join(train_a, "manifest.json")))["seed"]["base"] == "1"
+    train_manifest = json.load(open(os.path.join(train_a, "manifest.json")))
+    assert train_manifest["seed"]["base"] == "1"
+    # Recorded in sections of their own, not as variables: they would change
+    # the environment's fingerprint from one pipeline run to the next.
+    assert not {"AERO_PIPELINE", "AERO_CONFIG"} & set(train_manifest["env"])
     assert b"[evaluate] " in r.stdout + r.stderr
     # -j 2: the two trainings (1 s each) ran at the same time.
     def span(t):
