@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from helpers.dockerd import private_dockerd
 from helpers.gitrepo import git, git_env, make_project
+from test_launch_docker import engine  # noqa: F401 (the fixture: a private dockerd)
 
 PIPELINE_FAILED, DIRTY, USAGE = 81, 65, 2
 
@@ -71,26 +71,8 @@ def four_tasks(train_b_lr=0.2, evaluate="evaluate"):
     }
 
 
-@pytest.fixture(scope="module")
-def engine():
-    aero_init = os.environ.get("AERO_INIT_STATIC")
-    if not aero_init:
-        pytest.skip("the Docker tests run the static aero-init ('make test' sets "
-                    "AERO_INIT_STATIC)")
-    with private_dockerd(os.environ.get("AERO_TEST_ROOTFS"), "debian:bookworm-slim") as (env, work):
-        base = os.path.join(work, "base")
-        os.makedirs(base)
-        shutil.copy(aero_init, os.path.join(base, "aero-init"))
-        with open(os.path.join(base, "Dockerfile"), "w") as f:
-            f.write("FROM debian:bookworm-slim\nCOPY aero-init /usr/bin/aero-init\n"
-                    'ENTRYPOINT ["/usr/bin/aero-init", "--"]\n')
-        subprocess.run(["docker", "build", "-q", "-t", "aeromancy/base", base], env=env,
-                       check=True, capture_output=True)
-        yield env
-
-
 @pytest.fixture
-def project(engine, tmp_path):
+def project(engine, tmp_path):  # noqa: F811
     env = git_env(tmp_path)
     env.update({"DOCKER_HOST": engine["DOCKER_HOST"], "AERO_RUNS_DIR": str(tmp_path / "runs"),
                 "AERO_CACHE_DIR": str(tmp_path / "cache"),
