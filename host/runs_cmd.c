@@ -34,9 +34,10 @@ static void usage(FILE *out)
 	      "The runs recorded on this machine (under AERO_RUNS_DIR, else\n"
 	      "~/.local/share/aeromancy/runs). RUN is a run id, a unique prefix of one, or a\n"
 	      "run directory. 'ls' lists them, newest first; 'show' tells one's outcome,\n"
-	      "provenance, summary and trackers; 'diff' explains how two runs' environments\n"
-	      "differ (aero-init diff: exit 0 same, 1 different); 'sync' delivers what the\n"
-	      "run's trackers do not have yet (aero-init sync).\n"
+	      "provenance (a pipeline task's pipeline run too), summary and trackers; 'diff'\n"
+	      "explains how two runs' environments differ (aero-init diff: exit 0 same, 1\n"
+	      "different); 'sync' delivers what the run's trackers do not have yet\n"
+	      "(aero-init sync).\n"
 	      "  --json  print JSON instead of text\n"
 	      "Exit status: 0, 2 usage, 75 no such run, 74 a run cannot be read.\n",
 	      out);
@@ -80,6 +81,17 @@ static cJSON *facts(const char *dir, bool full)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 	            cJSON_GetObjectItemCaseSensitive(manifest, "run"), "dev")))
 		cJSON_AddTrueToObject(out, "dev");
+	/* A pipeline task's run: which pipeline run, which task (run.pipeline). */
+	const cJSON *pipeline = cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(manifest, "run"), "pipeline");
+	const char *task_fields[][2] = {
+	        {"name", "pipeline"}, {"id", "pipeline_run"}, {"task", "task"}};
+	for (size_t i = 0; cJSON_IsObject(pipeline) && i < 3; i++) {
+		const char *v = cJSON_GetStringValue(
+		        cJSON_GetObjectItemCaseSensitive(pipeline, task_fields[i][0]));
+		if (v != NULL)
+			cJSON_AddStringToObject(out, task_fields[i][1], v);
+	}
 	const char *state = str_at(run, NULL, "state");
 	cJSON_AddStringToObject(out, "state", state != NULL ? state : "running or lost");
 	static const char *const outcome[] = {"exit_status", "signal", "end_time", "tags", "notes"};

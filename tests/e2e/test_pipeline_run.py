@@ -143,6 +143,15 @@ def test_four_tasks_run_in_order_then_all_are_skipped(aero_launch, project):
     # the environment's fingerprint from one pipeline run to the next.
     assert not {"AERO_PIPELINE", "AERO_CONFIG"} & set(train_manifest["env"])
     assert b"[evaluate] " in r.stdout + r.stderr
+    # runs show says which pipeline run and task a run was.
+    show = subprocess.run([aero_launch, "runs", "show", "--json", by_name["evaluate"]["run"]],
+                          env=env, capture_output=True)
+    facts = json.loads(show.stdout)
+    assert (facts["pipeline"], facts["pipeline_run"], facts["task"]) == \
+        ("digits", record["id"], "evaluate")
+    show = subprocess.run([aero_launch, "runs", "show", by_name["evaluate"]["run"]], env=env,
+                          capture_output=True, text=True)
+    assert "task         evaluate\n" in show.stdout
     # -j 2: the two trainings (1 s each) ran at the same time.
     def span(t):
         start = datetime.datetime.fromisoformat(t["started"].replace("Z", "+00:00"))
