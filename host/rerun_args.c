@@ -100,6 +100,18 @@ char **aero_rerun_args(const struct aero_rerun_plan *plan, const struct aero_rer
 		push_env(&a, "AERO_TASK", plan->task);
 	if (plan->config != NULL)
 		push_env(&a, "AERO_CONFIG", plan->config);
+	if (plan->user != NULL) { /* before the options given, which may change them */
+		push(&a, "--user");
+		push(&a, plan->user);
+	}
+	if (plan->caps != NULL) {
+		push(&a, "--caps");
+		push(&a, plan->caps);
+	}
+	if (plan->hermetic)
+		push(&a, "--hermetic");
+	if (plan->allow_new_privs)
+		push_env(&a, "AERO_ALLOW_NEW_PRIVS", "1");
 	for (const char *const *p = choice->pass; p != NULL && *p != NULL; p++)
 		push(&a, *p);
 	push(&a, "--");

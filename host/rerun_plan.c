@@ -1,5 +1,5 @@
 /* A past run's manifest, read for a rerun: its commit, image, seed, inputs,
- * command and pipeline configuration. */
+ * command, pipeline configuration and privileges. */
 #include "rerun_plan.h"
 
 #include "canonjson.h"
@@ -104,6 +104,42 @@ static int read_config(const cJSON *manifest, struct aero_rerun_plan *plan)
 	return plan->config != NULL ? 0 : -1;
 }
 
+/* The experiment's privileges (run.privileges), so that the rerun runs as the
+ * same user, with the same capabilities and the same hermetic filter. */
+static int read_privileges(const cJSON *manifest, struct aero_rerun_plan *plan)
+{
+	const cJSON *privileges = at(manifest, "run", "privileges");
+	if (!cJSON_IsObject(privileges))
+		return 0;
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(privileges, "uid");
+	const cJSON *gid = cJSON_GetObjectItemCaseSensitive(privileges, "gid");
+	if (cJSON_IsNumber(uid) && cJSON_IsNumber(gid) &&
+	    (uid->valuedouble != 0 || gid->valuedouble != 0) &&
+	    asprintf(&plan->user, "%.0f:%.0f", uid->valuedouble, gid->valuedouble) < 0) {
+		plan->user = NULL;
+		return -1;
+	}
+	const cJSON *cap;
+	cJSON_ArrayForEach(
+	        cap,
+	        cJSON_GetObjectItemCaseSensitive(
+	                cJSON_GetObjectItemCaseSensitive(privileges, "capabilities"), "effective"))
+	{
+		char *longer = NULL;
+		if (!cJSON_IsString(cap))
+			continue;
+		if (asprintf(&longer, "%s%s%s", plan->caps != NULL ? plan->caps : "",
+		             plan->caps != NULL ? "," : "", cap->valuestring) < 0)
+			return -1;
+		free(plan->caps);
+		plan->caps = longer;
+	}
+	plan->hermetic = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(privileges, "hermetic"));
+	plan->allow_new_privs =
+	        cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(privileges, "no_new_privs"));
+	return 0;
+}
+
 static int check(const cJSON *manifest, const char *run_dir, const struct aero_rerun_plan *plan)
 {
 	if (cJSON_IsTrue(at(manifest, "run", "dev")))
@@ -136,7 +172,7 @@ int aero_rerun_plan_read(const char *run_dir, struct aero_rerun_plan *plan)
 	    copy_string(manifest, "seed", "base", &plan->seed) < 0 ||
 	    copy_string(manifest, "seed", "task", &plan->task) < 0 ||
 	    read_inputs(manifest, plan) < 0 || read_command(manifest, plan) < 0 ||
-	    read_config(manifest, plan) < 0) {
+	    read_config(manifest, plan) < 0 || read_privileges(manifest, plan) < 0) {
 		aero_error_set("out of memory");
 		rc = -AERO_EXIT_INTERNAL;
 	} else if (check(manifest, run_dir, plan) < 0) {
@@ -176,6 +212,8 @@ void aero_rerun_plan_free(struct aero_rerun_plan *plan)
 	free(plan->seed);
 	free(plan->task);
 	free(plan->config);
+	free(plan->user);
+	free(plan->caps);
 	free_list(plan->overrides);
 	free_list(plan->command);
 	memset(plan, 0, sizeof(*plan));

@@ -2,6 +2,7 @@
 #ifndef AERO_HOST_RERUN_PLAN_H
 #define AERO_HOST_RERUN_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct aero_rerun_plan {
@@ -16,6 +17,11 @@ struct aero_rerun_plan {
 	size_t override_count;
 	char **command; /* run.argv, NULL-terminated */
 	size_t command_count;
+	/* run.privileges, as `run` takes them again: */
+	char *user;           /* "UID:GID" when not root; else NULL */
+	char *caps;           /* the effective capabilities, "cap_a,cap_b"; NULL when none */
+	bool hermetic;        /* --hermetic */
+	bool allow_new_privs; /* AERO_ALLOW_NEW_PRIVS=1: it ran without no_new_privs */
 };
 
 /* Reads run_dir/manifest.json into plan. 0; -AERO_EXIT_NO_COMMIT for a run

@@ -136,6 +136,26 @@ def test_rerun_runs_the_old_commit_seed_and_inputs(aero_launch, aero_init, proje
     no_worktree_left(repo, env)
 
 
+def test_rerun_keeps_the_runs_user_capabilities_and_hermetic_filter(aero_launch, aero_init,
+                                                                    project, tmp_path):
+    repo, env = project
+    r = subprocess.run([aero_launch, "run", "-q", "-C", repo, "--network", "none", "--user",
+                        "1000:1000", "--caps", "cap_net_bind_service", "--hermetic", "--",
+                        "sh", "-c", "id -u"], env=env, capture_output=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"1000\n"
+    [old] = run_dirs(env)
+    r = rerun(aero_launch, repo, env, os.path.basename(old))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("1000\n"), r.stdout
+    [new] = [d for d in run_dirs(env) if d != old]
+    before, after = manifest(old)["run"]["privileges"], manifest(new)["run"]["privileges"]
+    assert before["uid"] == 1000 and before["hermetic"] is True
+    assert before["capabilities"]["effective"] == ["cap_net_bind_service"]
+    for key in ("uid", "gid", "groups", "capabilities", "hermetic", "no_new_privs", "seccomp"):
+        assert after[key] == before[key], key
+
+
 def test_rerun_rebuilds_an_image_the_engine_lost(aero_launch, aero_init, project, tmp_path):
     repo, env = project
     old = original_then_move_on(aero_launch, aero_init, project, tmp_path, "--seed", "42")
