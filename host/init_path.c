@@ -2,6 +2,7 @@
 #include "init_path.h"
 
 #include "runsdir.h"
+#include "spawn.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@ char *aero_init_path(const char *given)
 {
 	if (given != NULL)
 		return strdup(given);
-	char *self = realpath("/proc/self/exe", NULL);
+	char *self = aero_self_path();
 	char *slash = self != NULL ? strrchr(self, '/') : NULL;
 	if (slash != NULL) {
 		*slash = '\0';

@@ -5,48 +5,23 @@
 
 #include "error.h"
 #include "file.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CAPTURE_MAX ((size_t)1 << 20)
 
-char *aero_self_path(void)
+/* A pipe whose ends close on exec (the child's end is dup2'd, which keeps it). */
+static int make_pipe(int fds[2])
 {
-	char path[PATH_MAX];
-	const ssize_t len = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (len <= 0 || (size_t)len >= sizeof(path) - 1) {
-		aero_error_set("cannot find this program's own path (/proc/self/exe)");
-		return NULL;
-	}
-	path[len] = '\0';
-	char *copy = strdup(path);
-	if (copy == NULL)
-		aero_error_set("out of memory");
-	return copy;
-}
-
-/* In the child: stdin from /dev/null, signals as the parent found them. */
-static void child_setup(int out_fd, int err_fd, bool own_group)
-{
-	if (own_group)
-		(void)setpgid(0, 0);
-	const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
-	    (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) ||
-	    (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
-		_exit(127);
-	sigset_t none;
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	if (pipe2(fds, O_CLOEXEC) == 0)
+		return 0;
+	return aero_error_set("cannot make a pipe: %s", strerror(errno));
 }
 
 int aero_task_spawn(char *const argv[], const char *prefix, bool stdout_to_stderr,
@@ -57,31 +32,25 @@ int aero_task_spawn(char *const argv[], const char *prefix, bool stdout_to_stder
 	p->prefix = prefix;
 	p->stdout_to_stderr = stdout_to_stderr;
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		const int e = errno;
-		for (int i = 0; i < 2; i++) {
+	if (make_pipe(out) < 0 || make_pipe(err) < 0) {
+		for (int i = 0; i < 2; i++)
 			if (out[i] >= 0)
 				close(out[i]);
-			if (err[i] >= 0)
-				close(err[i]);
-		}
-		return aero_error_set("cannot make pipes: %s", strerror(e));
+		return -1;
 	}
 	(void)fflush(NULL);
-	p->pid = fork();
-	if (p->pid == 0) {
-		child_setup(out[1], err[1], true);
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	const int e = errno;
+	const struct aero_spawn_io io = {.out_fd = out[1],
+	                                 .err_fd = err[1],
+	                                 .close_fd = -1,
+	                                 .null_stdin = true,
+	                                 .own_group = true};
+	const int e = aero_spawn_io(argv, &io, &p->pid);
 	close(out[1]);
 	close(err[1]);
-	if (p->pid < 0) {
+	if (e != 0) {
 		close(out[0]);
 		close(err[0]);
-		return aero_error_set("cannot start a task: %s", strerror(e));
+		return aero_error_set("cannot start a task (%s): %s", argv[0], strerror(e));
 	}
 	p->fd[0] = out[0];
 	p->fd[1] = err[0];
@@ -145,10 +114,7 @@ void aero_task_reap(struct aero_task_proc *p, int *status)
 	for (int which = 0; which < 2; which++)
 		while (p->fd[which] >= 0)
 			(void)aero_task_pump(p, which);
-	int raw = 0;
-	while (waitpid(p->pid, &raw, 0) < 0 && errno == EINTR)
-		;
-	*status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+	*status = aero_spawn_wait(p->pid);
 	aero_buf_free(&p->part[0]);
 	aero_buf_free(&p->part[1]);
 }
@@ -157,20 +123,17 @@ int aero_task_capture(char *const argv[], char **out, int *status)
 {
 	*out = NULL;
 	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return aero_error_set("cannot make a pipe: %s", strerror(errno));
+	if (make_pipe(fds) < 0)
+		return -1;
 	(void)fflush(NULL);
-	const pid_t pid = fork();
-	if (pid == 0) {
-		child_setup(fds[1], -1, false);
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
+	const struct aero_spawn_io io = {
+	        .out_fd = fds[1], .err_fd = -1, .close_fd = -1, .null_stdin = true};
+	pid_t pid = 0;
+	const int e = aero_spawn_io(argv, &io, &pid);
 	close(fds[1]);
-	if (pid < 0) {
+	if (e != 0) {
 		close(fds[0]);
-		return aero_error_set("cannot start %s: %s", argv[0], strerror(errno));
+		return aero_error_set("cannot start %s: %s", argv[0], strerror(e));
 	}
 	struct aero_buf buf = {0};
 	char chunk[4096];
@@ -186,10 +149,7 @@ int aero_task_capture(char *const argv[], char **out, int *status)
 			fits = false;
 	}
 	close(fds[0]);
-	int raw = 0;
-	while (waitpid(pid, &raw, 0) < 0 && errno == EINTR)
-		;
-	*status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+	*status = aero_spawn_wait(pid);
 	if (!fits || aero_buf_append(&buf, "", 0) < 0) {
 		aero_buf_free(&buf);
 		return aero_error_set("%s printed more than expected, or memory ran out", argv[0]);

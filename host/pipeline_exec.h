@@ -1,5 +1,6 @@
 /* The processes a pipeline runs: aero-launch itself, once per task, with its
- * output passed through line by line under the task's name. */
+ * output passed through line by line under the task's name (started by
+ * spawn.c, as every child of aero-launch). */
 #ifndef AERO_HOST_PIPELINE_EXEC_H
 #define AERO_HOST_PIPELINE_EXEC_H
 
@@ -16,9 +17,6 @@ struct aero_task_proc {
 	const char *prefix;      /* "[name] " */
 	bool stdout_to_stderr;   /* keep this program's stdout for itself */
 };
-
-/* This program's path (/proc/self/exe), malloc'd; NULL with aero_error set. */
-char *aero_self_path(void);
 
 /* Starts argv[0] with argv, stdin from /dev/null, in a process group of its
  * own (signals reach it once, through the caller); its stdout is passed to

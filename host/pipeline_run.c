@@ -21,6 +21,7 @@
 #include "redact.h"
 #include "run_opts.h"
 #include "runsdir.h"
+#include "spawn.h"
 #include "status.h"
 #include "versions.h"
 

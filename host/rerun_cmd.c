@@ -243,9 +243,7 @@ static int rerun(const struct rerun_opts *o, const struct aero_rerun_plan *plan,
 		               aero_error_last());
 		return rc;
 	}
-	/* The path /proc/self/exe names, for tools that run aero-launch under
-	 * them (valgrind) answer for it but would start themselves again. */
-	char *self = realpath("/proc/self/exe", NULL);
+	char *self = aero_self_path();
 	const struct aero_rerun_choice choice = {.program = self != NULL ? self : "/proc/self/exe",
 	                                         .worktree = wt.path,
 	                                         .run_id = run_id,
