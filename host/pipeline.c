@@ -2,6 +2,7 @@
  * proved otherwise), then the graph: producers, needs, a topological order. */
 #include "pipeline.h"
 
+#include "canonjson.h"
 #include "error.h"
 #include "file.h"
 #include "gc.h"
@@ -636,6 +637,29 @@ void aero_pipeline_downstream(const struct aero_pipeline *p, size_t i, bool *mar
 			if (mark[t->needs[n]])
 				mark[p->order[k]] = true;
 	}
+}
+
+char *aero_pipeline_task_env(const struct aero_pipeline *p, const struct aero_task *t,
+                             const char *id, const char *key, const cJSON *inputs)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON *config = cJSON_Duplicate(t->config, true);
+	char *text = NULL;
+	if (e != NULL && config != NULL && cJSON_AddItemToObject(e, "config", config)) {
+		config = NULL; /* e's now */
+		cJSON *in = inputs != NULL ? cJSON_Duplicate(inputs, true) : NULL;
+		if (cJSON_AddStringToObject(e, "name", p->name) != NULL &&
+		    cJSON_AddStringToObject(e, "id", id) != NULL &&
+		    cJSON_AddStringToObject(e, "task", t->name) != NULL &&
+		    (key == NULL || cJSON_AddStringToObject(e, "key", key) != NULL) &&
+		    (inputs == NULL || (in != NULL && cJSON_AddItemToObject(e, "inputs", in))))
+			text = aero_json_canonical(e);
+		else if (in != NULL && cJSON_GetObjectItemCaseSensitive(e, "inputs") != in)
+			cJSON_Delete(in);
+	}
+	cJSON_Delete(config);
+	cJSON_Delete(e);
+	return text;
 }
 
 static void strings_free(char **items, size_t count)

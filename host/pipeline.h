@@ -58,6 +58,12 @@ long aero_pipeline_find(const struct aero_pipeline *p, const char *name);
  * included: what must run again when i does. */
 void aero_pipeline_downstream(const struct aero_pipeline *p, size_t i, bool *mark);
 
+/* AERO_PIPELINE for task t of p (doc/pipelines.md): the canonical JSON of
+ * {"name", "id", "task", "config"} and, when not NULL, "key" and "inputs".
+ * id is the pipeline run's. malloc'd; NULL when out of memory. */
+char *aero_pipeline_task_env(const struct aero_pipeline *p, const struct aero_task *t,
+                             const char *id, const char *key, const cJSON *inputs);
+
 /* Frees what parse allocated; p may be half-filled. */
 void aero_pipeline_free(struct aero_pipeline *p);
 

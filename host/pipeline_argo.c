@@ -147,31 +147,14 @@ static char *overrides_of(const struct aero_task *t, bool *failed)
 	return text;
 }
 
-/* AERO_PIPELINE for task t, as `pipeline run` gives it (doc/pipelines.md),
- * less what only a run here knows (the key, the inputs' versions): the
- * workflow's name is the pipeline run's id. */
-static char *pipeline_env(const char *pipeline, const struct aero_task *t)
-{
-	cJSON *e = cJSON_CreateObject();
-	cJSON *config = cJSON_Duplicate(t->config, true);
-	char *text = NULL;
-	if (e != NULL && config != NULL && cJSON_AddItemToObject(e, "config", config)) {
-		config = NULL; /* e's now */
-		if (cJSON_AddStringToObject(e, "name", pipeline) != NULL &&
-		    cJSON_AddStringToObject(e, "id", "{{workflow.name}}") != NULL &&
-		    cJSON_AddStringToObject(e, "task", t->name) != NULL)
-			text = aero_json_canonical(e);
-	}
-	cJSON_Delete(config);
-	cJSON_Delete(e);
-	return text;
-}
-
-/* The variables aero-launch adds for a task of a pipeline. */
-static int add_task_env(cJSON *container, const char *pipeline, const struct aero_task *t)
+/* The variables aero-launch adds for a task of a pipeline. AERO_PIPELINE is
+ * as `pipeline run` gives it (doc/pipelines.md), less what only a run here
+ * knows (the key, the inputs' versions); the workflow's name is the pipeline
+ * run's id. */
+static int add_task_env(cJSON *container, const struct aero_pipeline *p, const struct aero_task *t)
 {
 	char *config = aero_json_canonical(t->config);
-	char *task = pipeline_env(pipeline, t);
+	char *task = aero_pipeline_task_env(p, t, "{{workflow.name}}", NULL, NULL);
 	bool failed = false;
 	char *overrides = overrides_of(t, &failed);
 	int rc = config != NULL && task != NULL && !failed ? 0 : -1;
@@ -226,7 +209,7 @@ static int add_params(cJSON *template, const struct aero_task *t, const char *ru
 }
 
 /* The container template of task t. */
-static cJSON *task_template(const char *pipeline, const struct aero_task *t,
+static cJSON *task_template(const struct aero_pipeline *p, const struct aero_task *t,
                             const struct aero_k8s_job *shared, const char *image)
 {
 	struct quantities q;
@@ -252,8 +235,7 @@ static cJSON *task_template(const char *pipeline, const struct aero_task *t,
 	                   add_params(template, t, run_dir) == 0;
 	int rc = built ? 0 : aero_error_set("out of memory");
 	if (rc == 0)
-		rc = add_task_env(container, pipeline, t) == 0 ? aero_k8s_env_unique(container)
-		                                               : -1;
+		rc = add_task_env(container, p, t) == 0 ? aero_k8s_env_unique(container) : -1;
 	if (rc == 0 && cJSON_AddItemToObject(template, "container", container))
 		container = NULL; /* the template's now */
 	else if (rc == 0)
@@ -390,7 +372,7 @@ int aero_pipeline_argo_build(const struct aero_pipeline *p, const struct aero_k8
 	}
 	for (size_t k = 0; k < p->count; k++) {
 		const size_t i = p->order[k];
-		cJSON *template = task_template(p->name, &p->tasks[i], shared, images[i]);
+		cJSON *template = task_template(p, &p->tasks[i], shared, images[i]);
 		if (template == NULL || !cJSON_AddItemToArray(templates, template)) {
 			if (template != NULL)
 				aero_error_set("out of memory");

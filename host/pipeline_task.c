@@ -5,6 +5,7 @@
  * recorded. */
 #include "pipeline_state.h"
 
+#include "argv.h"
 #include "canonjson.h"
 #include "error.h"
 #include "journal.h"
@@ -166,106 +167,53 @@ static void explain_run(struct aero_pipeline_run *r, size_t i)
 	cJSON_Delete(last);
 }
 
-/* The JSON of AERO_PIPELINE for task i. */
-static char *pipeline_env(const struct aero_pipeline_run *r, size_t i)
-{
-	cJSON *e = cJSON_CreateObject();
-	cJSON *config = cJSON_Duplicate(r->p.tasks[i].config, true);
-	cJSON *inputs = cJSON_Duplicate(r->s[i].inputs, true);
-	char *text = NULL;
-	if (e != NULL && config != NULL && inputs != NULL &&
-	    cJSON_AddStringToObject(e, "name", r->p.name) != NULL &&
-	    cJSON_AddStringToObject(e, "id", r->id) != NULL &&
-	    cJSON_AddStringToObject(e, "task", r->p.tasks[i].name) != NULL &&
-	    cJSON_AddStringToObject(e, "key", r->s[i].key) != NULL &&
-	    cJSON_AddItemToObject(e, "config", config) && (config = NULL, true) &&
-	    cJSON_AddItemToObject(e, "inputs", inputs) && (inputs = NULL, true))
-		text = aero_json_canonical(e);
-	cJSON_Delete(config);
-	cJSON_Delete(inputs);
-	cJSON_Delete(e);
-	return text;
-}
-
-/* A growing argv of owned strings. */
-struct args {
-	char **v;
-	size_t n;
-	bool failed;
-};
-
-__attribute__((format(printf, 2, 3))) static void add_arg(struct args *a, const char *fmt, ...)
-{
-	char **bigger = a->failed ? NULL : realloc(a->v, (a->n + 2) * sizeof(char *));
-	if (bigger == NULL) {
-		a->failed = true;
-		return;
-	}
-	a->v = bigger;
-	va_list ap;
-	va_start(ap, fmt);
-	const int n = vasprintf(&a->v[a->n], fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		a->failed = true;
-		return;
-	}
-	a->v[++a->n] = NULL;
-}
-
-static void free_args(struct args *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-}
-
 /* `aero-launch run` for task i. */
-static int task_args(const struct aero_pipeline_run *r, size_t i, struct args *a)
+static int task_args(const struct aero_pipeline_run *r, size_t i, struct aero_argv *a)
 {
 	const struct aero_task *t = &r->p.tasks[i];
 	const struct aero_task_slot *s = &r->s[i];
 	char *config = aero_json_canonical(t->config);
-	char *pipeline = pipeline_env(r, i);
-	add_arg(a, "%s", r->self);
-	add_arg(a, "run");
-	add_arg(a, "-q");
-	add_arg(a, "-C");
-	add_arg(a, "%s", r->o.repo);
-	add_arg(a, "--image-id=%s", s->image_id);
+	char *pipeline =
+	        aero_pipeline_task_env(&r->p, &r->p.tasks[i], r->id, r->s[i].key, r->s[i].inputs);
+	aero_argv_add(a, "%s", r->self);
+	aero_argv_add(a, "run");
+	aero_argv_add(a, "-q");
+	aero_argv_add(a, "-C");
+	aero_argv_add(a, "%s", r->o.repo);
+	aero_argv_add(a, "--image-id=%s", s->image_id);
 	if (t->image != NULL)
-		add_arg(a, "--image=%s", t->image);
-	add_arg(a, "--run-id=%s", s->run_id);
+		aero_argv_add(a, "--image=%s", t->image);
+	aero_argv_add(a, "--run-id=%s", s->run_id);
 	if (r->o.allow_unpushed)
-		add_arg(a, "--allow-unpushed");
+		aero_argv_add(a, "--allow-unpushed");
 	if (t->seed != NULL)
-		add_arg(a, "--seed=%s", t->seed);
+		aero_argv_add(a, "--seed=%s", t->seed);
 	if (t->cpus != NULL)
-		add_arg(a, "--cpus=%s", t->cpus);
+		aero_argv_add(a, "--cpus=%s", t->cpus);
 	if (t->memory != NULL)
-		add_arg(a, "--memory=%s", t->memory);
+		aero_argv_add(a, "--memory=%s", t->memory);
 	if (t->gpus != NULL)
-		add_arg(a, "--gpus=%s", t->gpus);
+		aero_argv_add(a, "--gpus=%s", t->gpus);
 	if (r->o.tracker != NULL)
-		add_arg(a, "--tracker=%s", r->o.tracker);
+		aero_argv_add(a, "--tracker=%s", r->o.tracker);
 	if (r->o.network != NULL)
-		add_arg(a, "--network=%s", r->o.network);
-	add_arg(a, "--env=AERO_CONFIG=%s", config != NULL ? config : "{}");
-	add_arg(a, "--env=AERO_PIPELINE=%s", pipeline != NULL ? pipeline : "{}");
-	add_arg(a, "--env=WANDB_RUN_GROUP=%s-%s", r->p.name, r->id);
-	add_arg(a, "--env=WANDB_JOB_TYPE=%s", t->name);
+		aero_argv_add(a, "--network=%s", r->o.network);
+	aero_argv_add(a, "--env=AERO_CONFIG=%s", config != NULL ? config : "{}");
+	aero_argv_add(a, "--env=AERO_PIPELINE=%s", pipeline != NULL ? pipeline : "{}");
+	aero_argv_add(a, "--env=WANDB_RUN_GROUP=%s-%s", r->p.name, r->id);
+	aero_argv_add(a, "--env=WANDB_JOB_TYPE=%s", t->name);
 	for (size_t k = 0; k < r->o.env_count; k++)
-		add_arg(a, "--env=%s", r->o.env[k]);
+		aero_argv_add(a, "--env=%s", r->o.env[k]);
 	const cJSON *in = NULL;
 	cJSON_ArrayForEach(in, s->inputs)
 	{
-		add_arg(a, "--artifact-override=%s=%s",
-		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "name")),
-		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "digest")));
+		aero_argv_add(a, "--artifact-override=%s=%s",
+		              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "name")),
+		              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "digest")));
 	}
-	add_arg(a, "--");
+	aero_argv_add(a, "--");
 	for (size_t k = 0; k < t->argc; k++)
-		add_arg(a, "%s", t->argv[k]);
+		aero_argv_add(a, "%s", t->argv[k]);
 	const bool ok = config != NULL && pipeline != NULL && !a->failed;
 	free(config);
 	free(pipeline);
@@ -275,11 +223,11 @@ static int task_args(const struct aero_pipeline_run *r, size_t i, struct args *a
 static int start_task(struct aero_pipeline_run *r, size_t i)
 {
 	struct aero_task_slot *s = &r->s[i];
-	struct args a = {0};
+	struct aero_argv a = {0};
 	int rc = task_args(r, i, &a);
 	if (rc == 0)
 		rc = aero_task_spawn(a.v, s->prefix, r->o.json, &s->proc);
-	free_args(&a);
+	aero_argv_free(&a);
 	if (rc < 0)
 		return rc;
 	s->state = RUNNING;

@@ -2,46 +2,27 @@
  * ordinary run that its own manifest records like any other. */
 #include "rerun_args.h"
 
+#include "argv.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct args {
-	char **items;
-	size_t count;
-	bool failed;
-};
-
-static void push(struct args *a, const char *item)
+static void push(struct aero_argv *a, const char *item)
 {
-	char *copy = a->failed ? NULL : strdup(item);
-	char **bigger = copy != NULL ? realloc(a->items, (a->count + 2) * sizeof(char *)) : NULL;
-	if (bigger == NULL) {
-		free(copy);
-		a->failed = true;
-		return;
-	}
-	bigger[a->count++] = copy;
-	bigger[a->count] = NULL;
-	a->items = bigger;
+	aero_argv_add(a, "%s", item);
 }
 
 /* -e NAME=VALUE */
-static void push_env(struct args *a, const char *name, const char *value)
+static void push_env(struct aero_argv *a, const char *name, const char *value)
 {
-	char *item = NULL;
-	if (asprintf(&item, "%s=%s", name, value) < 0) {
-		a->failed = true;
-		return;
-	}
 	push(a, "-e");
-	push(a, item);
-	free(item);
+	aero_argv_add(a, "%s=%s", name, value);
 }
 
 /* `run --seed` takes 0..2^32-1; aero-init takes any 64-bit base, such as one
  * drawn at random, which then goes in AERO_SEED itself. */
-static void push_seed(struct args *a, const char *seed)
+static void push_seed(struct aero_argv *a, const char *seed)
 {
 	char *end = NULL;
 	const unsigned long long n = strtoull(seed, &end, 10);
@@ -55,23 +36,17 @@ static void push_seed(struct args *a, const char *seed)
 
 /* "registry:5000/project:0123abcd" -> "registry:5000/project": the build tags
  * NAME:SHORT-COMMIT itself. */
-static void push_image_name(struct args *a, const char *image)
+static void push_image_name(struct aero_argv *a, const char *image)
 {
 	const char *slash = strrchr(image, '/');
 	const char *colon = strrchr(slash != NULL ? slash : image, ':');
-	char *name = colon != NULL ? strndup(image, (size_t)(colon - image)) : strdup(image);
-	if (name == NULL) {
-		a->failed = true;
-		return;
-	}
 	push(a, "--image");
-	push(a, name);
-	free(name);
+	aero_argv_add(a, "%.*s", (int)(colon != NULL ? colon - image : (long)strlen(image)), image);
 }
 
 char **aero_rerun_args(const struct aero_rerun_plan *plan, const struct aero_rerun_choice *choice)
 {
-	struct args a = {0};
+	struct aero_argv a = {0};
 	push(&a, choice->program);
 	push(&a, "run");
 	push(&a, "-C");
@@ -119,10 +94,10 @@ char **aero_rerun_args(const struct aero_rerun_plan *plan, const struct aero_rer
 	     c != NULL && *c != NULL; c++)
 		push(&a, *c);
 	if (a.failed) {
-		aero_rerun_args_free(a.items);
+		aero_argv_free(&a);
 		return NULL;
 	}
-	return a.items;
+	return a.v;
 }
 
 void aero_rerun_args_free(char **args)
