@@ -549,6 +549,12 @@ int aero_json_scan_object(const char *text, size_t len, struct aero_json_member 
 	return 0;
 }
 
+const char *aero_json_number_end(const char *p, const char *end)
+{
+	struct problem pb;
+	return p < end ? scan_number(p, end, &pb) : NULL;
+}
+
 int aero_json_whole_number(const char *value, size_t len, long long max, long long *out)
 {
 	/* Plain digits, the usual case, without floating point. */

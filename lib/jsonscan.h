@@ -38,6 +38,11 @@ struct aero_json_member {
 int aero_json_scan_object(const char *text, size_t len, struct aero_json_member *members,
                           size_t count);
 
+/* Past the JSON number at p (RFC 8259's grammar, and not followed by a byte
+ * that would continue one), reading no further than end; NULL when there is
+ * none. */
+const char *aero_json_number_end(const char *p, const char *end);
+
 /* Whether the JSON string value (len bytes, quotes included, valid) spells
  * ascii once unescaped. */
 bool aero_json_string_is(const char *value, size_t len, const char *ascii);

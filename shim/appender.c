@@ -1,9 +1,12 @@
 #include "appender.h"
 
+#include "bgwrite.h"
 #include "error.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +20,17 @@
 
 struct aero_appender {
 	int fd;
-	char *queue; /* lines not yet in the file, oldest first */
+	char *queue; /* lines not yet in the file, oldest first (after any flying) */
 	size_t len, cap;
 	int error; /* errno of the last failed write, 0 after a complete flush */
+	/* aero_appender_start: the queue's lines go to the thread in a buffer of
+	 * their own (this one, swapped with the queue), and the queue keeps room
+	 * for them to come back to its head should the disk not take them all. */
+	struct aero_bgwrite *bg; /* the thread, from the first start */
+	char *flight;            /* the lines it is writing, flying bytes */
+	size_t flying, flight_cap;
+	int landed;      /* what the last write started came to (flush's 0 or 1) */
+	bool threadless; /* no thread could be started: start writes in place */
 };
 
 int aero_appender_open(struct aero_appender **out, const char *path)
@@ -37,25 +48,30 @@ int aero_appender_open(struct aero_appender **out, const char *path)
 	return 0;
 }
 
+/* Makes the queue's room at least need bytes. */
+static int grow(struct aero_appender *a, size_t need)
+{
+	if (need <= a->cap)
+		return 0;
+	size_t cap = a->cap > 0 ? a->cap : QUEUE_FIRST;
+	while (cap < need)
+		cap *= 2;
+	char *bigger = realloc(a->queue, cap);
+	if (bigger == NULL)
+		return aero_error_set("out of memory");
+	a->queue = bigger;
+	a->cap = cap;
+	return 0;
+}
+
 char *aero_appender_reserve(struct aero_appender *a, size_t len)
 {
-	if (len > SIZE_MAX / 2 - a->len) {
+	if (len > SIZE_MAX / 2 - a->len - a->flying) {
 		aero_error_set("out of memory");
 		return NULL;
 	}
-	if (a->len + len > a->cap) {
-		size_t cap = a->cap > 0 ? a->cap : QUEUE_FIRST;
-		while (cap < a->len + len)
-			cap *= 2;
-		char *bigger = realloc(a->queue, cap);
-		if (bigger == NULL) {
-			aero_error_set("out of memory");
-			return NULL;
-		}
-		a->queue = bigger;
-		a->cap = cap;
-	}
-	return a->queue + a->len;
+	/* With room for the lines in flight too, should they come back. */
+	return grow(a, a->len + len + a->flying) < 0 ? NULL : a->queue + a->len;
 }
 
 void aero_appender_commit(struct aero_appender *a, size_t len)
@@ -114,8 +130,72 @@ static void consume(struct aero_appender *a, size_t n)
 	}
 }
 
+/* Waits for the write that aero_appender_start began; what it did not
+ * write goes back to the head of the queue, before the lines queued since
+ * (reserve kept room for it). */
+static void land(struct aero_appender *a)
+{
+	const size_t done = aero_bgwrite_wait(a->bg, &a->error);
+	const size_t kept = done == a->flying ? done : keep_whole_lines(a, a->flight, done);
+	const size_t back = a->flying - kept;
+	if (back > 0) {
+		memmove(a->queue + back, a->queue, a->len);
+		memcpy(a->queue, a->flight + kept, back);
+		a->len += back;
+	}
+	a->landed = back > 0 ? 1 : 0;
+	a->flying = 0;
+}
+
+void aero_appender_start(struct aero_appender *a)
+{
+	if (a->flying > 0)
+		land(a);
+	a->landed = 0;
+	if (a->len == 0)
+		return;
+	if (a->bg == NULL && !a->threadless && aero_bgwrite_open(&a->bg) < 0) {
+		aero_log_debug("no thread to write with (%s): writing in place", aero_error_last());
+		a->threadless = true;
+	}
+	/* The lines fly in the queue's buffer, and the queue takes the other,
+	 * which needs room for them should they come back. */
+	if (a->bg != NULL && a->flight_cap < a->len) {
+		free(a->flight);
+		a->flight = malloc(a->cap);
+		a->flight_cap = a->flight != NULL ? a->cap : 0;
+	}
+	if (a->bg == NULL || a->flight == NULL) {
+		a->landed = aero_appender_flush(a);
+		return;
+	}
+	char *const lines = a->queue;
+	const size_t lines_cap = a->cap;
+	a->queue = a->flight;
+	a->cap = a->flight_cap;
+	a->flight = lines;
+	a->flight_cap = lines_cap;
+	a->flying = a->len;
+	a->len = 0;
+	aero_bgwrite_start(a->bg, a->fd, a->flight, a->flying);
+}
+
+bool aero_appender_writing(const struct aero_appender *a)
+{
+	return a->flying > 0 && aero_bgwrite_busy(a->bg);
+}
+
+int aero_appender_finish(struct aero_appender *a)
+{
+	if (a->flying > 0)
+		land(a);
+	return a->landed;
+}
+
 int aero_appender_flush(struct aero_appender *a)
 {
+	if (a->flying > 0)
+		land(a);
 	if (a->len == 0) {
 		a->error = 0;
 		return 0;
@@ -128,6 +208,8 @@ int aero_appender_flush(struct aero_appender *a)
 
 int aero_appender_write(struct aero_appender *a, const char *data, size_t len)
 {
+	if (a->flying > 0)
+		land(a);
 	if (len == 0)
 		return aero_appender_flush(a);
 	if (a->len == 0) {
@@ -148,7 +230,7 @@ int aero_appender_write(struct aero_appender *a, const char *data, size_t len)
 
 size_t aero_appender_queued(const struct aero_appender *a)
 {
-	return a->len;
+	return a->len + a->flying;
 }
 
 const char *aero_appender_queue(const struct aero_appender *a)
@@ -171,10 +253,12 @@ size_t aero_appender_close(struct aero_appender *a)
 	if (a == NULL)
 		return 0;
 	(void)aero_appender_flush(a);
+	aero_bgwrite_close(a->bg);
 	const size_t lost = a->len;
 	(void)fsync(a->fd);
 	close(a->fd);
 	free(a->queue);
+	free(a->flight);
 	free(a);
 	return lost;
 }

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "error.h"
 #include "jsonscan.h"
+#include "jsonshape.h"
 #include "listen_guard.h"
 #include "log.h"
 #include "redact.h"
@@ -30,7 +31,7 @@
  * sender's buffer is about 208 KiB). One buffer serves every client. */
 #define READ_SIZE ((size_t)256 * 1024)
 /* Reads from one client before the others get their turn. */
-#define READS_PER_TURN 4
+#define READS_PER_TURN 8
 /* A step is a whole number up to this (beyond 2^53 doubles skip some). */
 #define STEP_MAX 9000000000000000LL
 /* A carry buffer past this size, which only a long line needs, is given back
@@ -56,6 +57,7 @@ struct client {
 	bool closed;      /* the client hung up: drop it once its data is handled */
 	bool handed_off;  /* an artifact worker answers it now and owns its socket */
 	int passed[2];    /* stdout and stderr it passed (SCM_RIGHTS), or -1 */
+	struct aero_json_shape *shape; /* of its last log record, or NULL */
 };
 
 struct aero_channel {
@@ -334,6 +336,52 @@ static const char *start_artifact_worker(struct aero_channel *ch, struct client 
 	return problem;
 }
 
+/* Answers a message: refused for the problem, or for the error when rc < 0,
+ * else recorded. */
+static void answer(struct aero_channel *ch, struct client *c, const char *problem, int rc)
+{
+	if (problem != NULL)
+		refuse(ch, c, problem);
+	else if (rc < 0)
+		refuse(ch, c, aero_error_last());
+	else if (c->handed_off)
+		return;
+	else if (!c->deaf && c->out_cap - c->out_len >= sizeof(answer_ok) - 1) {
+		memcpy(c->out + c->out_len, answer_ok,
+		       sizeof(answer_ok) - 1); /* the usual answer */
+		c->out_len += sizeof(answer_ok) - 1;
+	} else {
+		queue_answer(c, answer_ok, sizeof(answer_ok) - 1);
+	}
+}
+
+/* Keeps the shape of the client's log record (line, len bytes, scanned into
+ * m), so that its next ones, alike but for their numbers, are checked
+ * against it (lib/jsonshape.h) instead of scanned in full. */
+static void learn_shape(struct client *c, const char *line, size_t len,
+                        const struct aero_json_member *m)
+{
+	if (c->shape == NULL && len <= AERO_JSON_SHAPE_TEXT_MAX)
+		c->shape = malloc(sizeof(*c->shape)); /* none: every record is scanned */
+	if (c->shape != NULL)
+		(void)aero_json_shape_learn(c->shape, line, len, m, MEMBERS);
+}
+
+/* A log record at the start of text (len bytes) that has the shape of the
+ * client's last one and is a whole line: handled, and its length with the
+ * newline returned; else 0. */
+static size_t handle_alike(struct aero_channel *ch, struct client *c, const char *text, size_t len)
+{
+	struct aero_json_member m[MEMBERS];
+	const size_t n = aero_json_shape_match(c->shape, text, len, m);
+	if (n == 0 || n == len || text[n] != '\n')
+		return 0;
+	int rc = 0;
+	const char *problem = log_row(ch, m, &rc);
+	answer(ch, c, problem, rc);
+	return n + 1;
+}
+
 /* One message (len bytes, no newline): validate, write to the spool, answer. */
 static void handle_message(struct aero_channel *ch, struct client *c, const char *line, size_t len)
 {
@@ -348,27 +396,25 @@ static void handle_message(struct aero_channel *ch, struct client *c, const char
 	m[TEXT].name = "text";
 	const char *problem = NULL;
 	int rc = 0;
-	if (aero_json_scan_object(line, len, m, MEMBERS) < 0)
+	if (aero_json_scan_object(line, len, m, MEMBERS) < 0) {
 		rc = -1; /* not JSON, not an object, or a member twice: aero_error says */
-	else if (m[TYPE].kind != AERO_JSON_STRING)
+	} else if (m[TYPE].kind != AERO_JSON_STRING) {
 		problem = "no \"type\" (log, summary, config, tags, notes or artifact)";
-	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "log"))
+	} else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "log")) {
 		problem = log_row(ch, m, &rc);
-	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "artifact"))
+		if (problem == NULL && rc == 0)
+			learn_shape(c, line, len, m);
+	} else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "artifact")) {
 		problem = start_artifact_worker(ch, c, line, len);
-	else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "summary") ||
-	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "config") ||
-	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "tags") ||
-	         aero_json_string_is(m[TYPE].value, m[TYPE].len, "notes"))
+	} else if (aero_json_string_is(m[TYPE].value, m[TYPE].len, "summary") ||
+	           aero_json_string_is(m[TYPE].value, m[TYPE].len, "config") ||
+	           aero_json_string_is(m[TYPE].value, m[TYPE].len, "tags") ||
+	           aero_json_string_is(m[TYPE].value, m[TYPE].len, "notes")) {
 		problem = merge_values(ch, m, line, len, &rc);
-	else
+	} else {
 		problem = "unknown \"type\" (use log, summary, config, tags, notes or artifact)";
-	if (problem != NULL)
-		refuse(ch, c, problem);
-	else if (rc < 0)
-		refuse(ch, c, aero_error_last());
-	else if (!c->handed_off)
-		queue_answer(c, answer_ok, sizeof(answer_ok) - 1);
+	}
+	answer(ch, c, problem, rc);
 }
 
 /* Keeps text (len bytes) in the client's carry for its next turn. */
@@ -390,8 +436,9 @@ static void keep_carry(struct client *c, const char *text, size_t len)
 
 /* The spool said whether all that it was given is on disk (0) or some waits
  * for room (1): answers go only for records on disk, in order, so while
- * anything waits, every answer waits. Once nothing does, all may go. */
-static void settle(struct aero_channel *ch, struct client *c, int spool_waiting)
+ * anything waits, every answer waits. Once nothing does, all may go but the
+ * client c's past `ready` bytes, whose records are not written yet. */
+static void settle(struct aero_channel *ch, struct client *c, int spool_waiting, size_t ready)
 {
 	if (spool_waiting != 0) {
 		ch->waiting = true;
@@ -403,7 +450,7 @@ static void settle(struct aero_channel *ch, struct client *c, int spool_waiting)
 		ch->waiting = false;
 	}
 	if (c != NULL)
-		c->out_ready = c->out_len;
+		c->out_ready = ready;
 }
 
 /* Handles the whole lines in text (len bytes), until the client's answers
@@ -413,9 +460,18 @@ static void handle_lines(struct aero_channel *ch, struct client *c, char *text, 
 	size_t start = 0;
 	bool backed_up = false;
 	for (;;) {
-		if (c->out_len >= ACK_BACKLOG_MAX || aero_spool_full(ch->spool)) {
+		/* Rows pile up in the spool only while some wait for room: until
+		 * then, a batch's rows (and those being written) are far from the
+		 * bound, and it is not asked for each line. */
+		if (c->out_len >= ACK_BACKLOG_MAX || (ch->waiting && aero_spool_full(ch->spool))) {
 			backed_up = true;
 			break;
+		}
+		if (c->shape != NULL && !c->discarding && !c->handed_off) {
+			const size_t n = handle_alike(ch, c, text + start, len - start);
+			start += n;
+			if (n > 0)
+				continue;
 		}
 		const char *nl = c->handed_off ? NULL : memchr(text + start, '\n', len - start);
 		if (nl == NULL)
@@ -429,10 +485,6 @@ static void handle_lines(struct aero_channel *ch, struct client *c, char *text, 
 			handle_message(ch, c, text + start, line_len);
 		start = (size_t)(nl - text) + 1;
 	}
-	/* The rows of this batch go to disk in one write, before any of their
-	 * answers can leave. When the disk has no room for them, they wait in
-	 * the spool, and their answers (and every later one) here. */
-	settle(ch, c, aero_spool_flush(ch->spool));
 	size_t rest = len - start;
 	c->carry_lines = backed_up && memchr(text + start, '\n', rest) != NULL;
 	if (!c->carry_lines && c->discarding) {
@@ -445,8 +497,10 @@ static void handle_lines(struct aero_channel *ch, struct client *c, char *text, 
 	keep_carry(c, text + start, rest);
 }
 
-/* Sends the answers that may go, as far as the socket takes them. */
-static void write_client(struct client *c)
+/* Sends the answers that may go, as far as the socket takes them; returns
+ * how many bytes left the front of c->out (sent, or all dropped when the
+ * client stopped reading). */
+static size_t write_client(struct client *c)
 {
 	size_t sent = 0;
 	while (sent < c->out_ready) {
@@ -458,9 +512,10 @@ static void write_client(struct client *c)
 		if (n <= 0) {
 			/* It stopped reading (it may have exited): what it sent is
 			 * still read and recorded, the answers go nowhere. */
+			const size_t dropped = c->out_len;
 			c->deaf = true;
-			c->out_len = c->out_ready = sent = 0;
-			break;
+			c->out_len = c->out_ready = 0;
+			return dropped;
 		}
 		sent += (size_t)n;
 	}
@@ -468,6 +523,7 @@ static void write_client(struct client *c)
 		memmove(c->out, c->out + sent, c->out_len - sent);
 	c->out_len -= sent;
 	c->out_ready -= sent;
+	return sent;
 }
 
 /* One read from the client; descriptors it passes along (an artifact
@@ -505,10 +561,14 @@ static ssize_t receive(struct client *c, void *buf, size_t len)
 
 /* Reads from the client, up to max_reads times, and handles what it sent,
  * each read's lines as one batch; marks it closed when it hung up. Whether it
- * got anything done. */
+ * got anything done. A batch's rows go to disk in one write, on the spool's
+ * thread, while the next read is handled; its answers leave once it is done.
+ * When the disk has no room for them, they wait in the spool, and their
+ * answers (and every later one) here. */
 static bool read_client(struct aero_channel *ch, struct client *c, int max_reads)
 {
-	bool progress = false;
+	bool progress = false, writing = false;
+	size_t ready = 0; /* c->out_len after the batch being written */
 	for (int reads = 0; reads < max_reads && !c->closed && c->out_len < ACK_BACKLOG_MAX &&
 	                    !aero_spool_full(ch->spool);) {
 		/* The carry first, then a read after it: lines are contiguous. */
@@ -534,7 +594,30 @@ static bool read_client(struct aero_channel *ch, struct client *c, int max_reads
 		}
 		progress = true;
 		handle_lines(ch, c, ch->buf, len);
-		write_client(c); /* this batch's answers, in one send */
+		/* While the rows before are still being written, these wait in
+		 * the spool and go with the next batch's. */
+		if (writing && !aero_spool_writing(ch->spool)) {
+			settle(ch, c, aero_spool_finish(ch->spool), ready);
+			writing = false;
+		}
+		if (!writing) {
+			aero_spool_start(ch->spool);
+			ready = c->out_len;
+			writing = aero_spool_writing(ch->spool);
+			if (!writing) /* nothing to write, or written in place */
+				settle(ch, c, aero_spool_finish(ch->spool), ready);
+		}
+		/* The answers that may go, in one send; `ready` counts from the
+		 * front of c->out, which they leave. */
+		const size_t gone = write_client(c);
+		ready -= gone < ready ? gone : ready;
+	}
+	if (writing)
+		settle(ch, c, aero_spool_finish(ch->spool), ready);
+	if (progress) {
+		/* What waited for that write, at once. */
+		settle(ch, c, aero_spool_flush(ch->spool), c->out_len);
+		(void)write_client(c);
 	}
 	return progress;
 }
@@ -574,6 +657,7 @@ static void drop_closed(struct aero_channel *ch)
 			close_passed(c);
 			free(c->carry);
 			free(c->out);
+			free(c->shape);
 		} else {
 			ch->clients[kept++] = *c;
 		}
@@ -608,7 +692,7 @@ void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, si
 			break;
 		struct client *c = &ch->clients[j];
 		if (fds[i].revents & POLLOUT)
-			write_client(c);
+			(void)write_client(c);
 		if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) || lines_waiting(ch, c))
 			(void)read_client(ch, c, READS_PER_TURN);
 	}
@@ -622,7 +706,7 @@ void aero_channel_drain(struct aero_channel *ch)
 		progress = false;
 		for (size_t i = 0; i < ch->count; i++) {
 			struct client *c = &ch->clients[i];
-			write_client(c);
+			(void)write_client(c);
 			progress |= read_client(ch, c, READS_PER_TURN);
 		}
 	}
@@ -639,10 +723,10 @@ void aero_channel_retry(struct aero_channel *ch)
 	if (aero_spool_retry_ms(ch->spool) == 0 ||
 	    aero_clock_monotonic_ms() < aero_spool_retry_ms(ch->spool))
 		return;
-	settle(ch, NULL, aero_spool_retry(ch->spool));
+	settle(ch, NULL, aero_spool_retry(ch->spool), 0);
 	for (size_t i = 0; i < ch->count; i++) {
 		struct client *c = &ch->clients[i];
-		write_client(c);
+		(void)write_client(c);
 		if (lines_waiting(ch, c))
 			(void)read_client(ch, c, READS_PER_TURN);
 	}

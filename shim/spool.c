@@ -30,15 +30,17 @@ struct aero_spool {
 	struct aero_appender *system; /* system.jsonl, from the first sample */
 	unsigned long system_skipped; /* samples not kept: too many waited */
 	long long last_step;          /* the last row's step; -1 before the first */
-	/* A step in decimal, right-aligned, kept so that the next one is counted
-	 * up in place rather than divided out digit by digit for each row. */
-	char digits[24];
-	size_t digits_len; /* 0 before the first */
-	long long digits_step;
-	/* `,"_timestamp":T,"_runtime":R` of those rows: read from the clock once
-	 * for them all (they arrived together), empty after a flush. */
+	/* `,"_timestamp":T,"_runtime":R` of the rows of a batch: read from the
+	 * clock once for them all (they arrived together), empty after a flush. */
 	char times[96];
 	size_t times_len;
+	/* `{"_step":S` and the times: the start of the last row, kept so that
+	 * the next one copies it whole, with S counted up in place rather than
+	 * divided out digit by digit for each row. */
+	char row_head[128];
+	size_t row_head_len; /* 0: to be made again (a new batch) */
+	size_t digits_len;   /* S's */
+	long long head_step;
 	double started;   /* CLOCK_MONOTONIC at open: _runtime follows no clock setting */
 	cJSON *merged[3]; /* summary, config, run: kept whole, rewritten on change */
 	bool dirty[3];    /* changed, and not yet written: the disk had no room */
@@ -113,6 +115,7 @@ static void stamp_batch(struct aero_spool *spool)
 	const int b = format_seconds(spool->times + a, room - (size_t)a, "_runtime", runtime);
 	if (b >= 0 && (size_t)b < room - (size_t)a)
 		spool->times_len = (size_t)a + (size_t)b;
+	spool->row_head_len = 0;
 }
 
 /* JSON's whitespace. */
@@ -121,36 +124,40 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* Writes n in decimal just before buf_end (20 bytes are room enough);
- * returns where it starts. */
-static char *format_step(char *buf_end, unsigned long long n)
+static const char step_key[] = "{\"_step\":";
+#define STEP_AT (sizeof(step_key) - 1)
+
+/* Sets spool->row_head to the start of a row of step (from 0). */
+static void set_row_head(struct aero_spool *spool, long long step)
 {
-	char *p = buf_end;
+	char *const digits = spool->row_head + STEP_AT;
+	if (spool->row_head_len > 0 && step == spool->head_step)
+		return;
+	if (spool->row_head_len > 0 && step == spool->head_step + 1) {
+		char *p = digits + spool->digits_len;
+		while (p > digits && p[-1] == '9')
+			*--p = '0';
+		if (p > digits) {
+			p[-1]++;
+			spool->head_step = step;
+			return;
+		}
+		/* 99 + 1: one digit more, so the times move; made anew. */
+	}
+	char text[24];
+	char *const end = text + sizeof(text);
+	char *first = end;
+	unsigned long long n = (unsigned long long)step;
 	do {
-		*--p = (char)('0' + n % 10);
+		*--first = (char)('0' + n % 10);
 		n /= 10;
 	} while (n > 0);
-	return p;
-}
-
-/* Sets spool->digits to step (from 0). */
-static void set_digits(struct aero_spool *spool, long long step)
-{
-	char *const end = spool->digits + sizeof(spool->digits);
-	if (spool->digits_len > 0 && step == spool->digits_step)
-		return;
-	if (spool->digits_len > 0 && step == spool->digits_step + 1) {
-		char *p = end;
-		while (p > end - spool->digits_len && p[-1] == '9')
-			*--p = '0';
-		if (p > end - spool->digits_len)
-			p[-1]++;
-		else
-			*(end - ++spool->digits_len) = '1'; /* 99 + 1: one digit more */
-	} else {
-		spool->digits_len = (size_t)(end - format_step(end, (unsigned long long)step));
-	}
-	spool->digits_step = step;
+	spool->digits_len = (size_t)(end - first);
+	memcpy(spool->row_head, step_key, STEP_AT);
+	memcpy(digits, first, spool->digits_len);
+	memcpy(digits + spool->digits_len, spool->times, spool->times_len);
+	spool->row_head_len = STEP_AT + spool->digits_len + spool->times_len;
+	spool->head_step = step;
 }
 
 int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long long step)
@@ -176,22 +183,15 @@ int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long 
 	if (spool->times_len == 0)
 		return aero_error_set("cannot format the time");
 
-	set_digits(spool, row_step);
-	const size_t step_len = spool->digits_len;
-	const char *step_text = spool->digits + sizeof(spool->digits) - step_len;
+	set_row_head(spool, row_step);
 	const size_t inner_len = (size_t)(inner_end - inner);
-	static const char head[] = "{\"_step\":";
-	const size_t row_len = sizeof(head) - 1 + step_len + spool->times_len + 1 + inner_len + 2;
+	const size_t row_len = spool->row_head_len + 1 + inner_len + 2;
 	char *row = aero_appender_reserve(spool->metrics, row_len);
 	if (row == NULL)
 		return -1;
 	char *p = row;
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
-	memcpy(p, step_text, step_len);
-	p += step_len;
-	memcpy(p, spool->times, spool->times_len);
-	p += spool->times_len;
+	memcpy(p, spool->row_head, spool->row_head_len);
+	p += spool->row_head_len;
 	if (inner_len > 0) {
 		*p++ = ',';
 		memcpy(p, inner, inner_len);
@@ -201,8 +201,6 @@ int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long 
 	p += 2;
 	aero_appender_commit(spool->metrics, (size_t)(p - row));
 	spool->last_step = row_step;
-	if (aero_spool_full(spool))
-		aero_diskfull_backpressure(aero_appender_queued(spool->metrics));
 	return 0;
 }
 /* Writes a merged file from its values. 0, or -1 with aero_error set and
@@ -252,10 +250,9 @@ static void write_system(struct aero_spool *spool)
 
 /* Whether anything waits for room; arms the retry timer when something
  * does, without pushing back one that is armed already. */
-static bool waiting(struct aero_spool *spool)
+static bool waiting(struct aero_spool *spool, bool rows_wait)
 {
-	bool any = aero_appender_queued(spool->metrics) > 0 ||
-	           (spool->system != NULL && aero_appender_queued(spool->system) > 0);
+	bool any = rows_wait || (spool->system != NULL && aero_appender_queued(spool->system) > 0);
 	for (int i = 0; i < 3; i++)
 		any |= spool->dirty[i];
 	if (!any)
@@ -265,10 +262,17 @@ static bool waiting(struct aero_spool *spool)
 	return any;
 }
 
-/* Writes the queued rows, after those that waited, in one write(2). */
-static void write_rows(struct aero_spool *spool)
+/* Whether rows wait for room: the last write of them failed. (Rows queued
+ * while others are being written wait for nothing.) */
+static bool rows_wait(const struct aero_spool *spool)
 {
-	if (aero_appender_flush(spool->metrics) == 0)
+	return aero_appender_error(spool->metrics) != 0 && aero_appender_queued(spool->metrics) > 0;
+}
+
+/* Notes whether the rows written last (flush's 0 or 1) all went. */
+static void rows_written(const struct aero_spool *spool, int rows_wait)
+{
+	if (rows_wait == 0)
 		aero_diskfull_cleared(AERO_DISKFULL_METRICS);
 	else
 		aero_diskfull_hit(AERO_DISKFULL_METRICS, "metrics.jsonl",
@@ -276,11 +280,44 @@ static void write_rows(struct aero_spool *spool)
 		                  aero_appender_queued(spool->metrics));
 }
 
+/* Writes the queued rows, after those that waited, in one write(2). */
+static void write_rows(struct aero_spool *spool)
+{
+	rows_written(spool, aero_appender_flush(spool->metrics));
+}
+
+/* Says so when the rows waiting for room reach their bound. */
+static void note_full(const struct aero_spool *spool)
+{
+	if (aero_spool_full(spool))
+		aero_diskfull_backpressure(aero_appender_queued(spool->metrics));
+}
+
 int aero_spool_flush(struct aero_spool *spool)
 {
 	spool->times_len = 0; /* the next batch reads the clock again */
+	note_full(spool);
 	write_rows(spool);
-	return waiting(spool) ? 1 : 0;
+	return waiting(spool, aero_appender_queued(spool->metrics) > 0) ? 1 : 0;
+}
+
+void aero_spool_start(struct aero_spool *spool)
+{
+	spool->times_len = 0; /* the next batch reads the clock again */
+	note_full(spool);
+	aero_appender_start(spool->metrics);
+}
+
+bool aero_spool_writing(const struct aero_spool *spool)
+{
+	return aero_appender_writing(spool->metrics);
+}
+
+int aero_spool_finish(struct aero_spool *spool)
+{
+	const int left = aero_appender_finish(spool->metrics);
+	rows_written(spool, left);
+	return waiting(spool, left != 0) ? 1 : 0;
 }
 
 bool aero_spool_full(const struct aero_spool *spool)
@@ -303,7 +340,7 @@ int aero_spool_retry(struct aero_spool *spool)
 	write_rows(spool);
 	write_dirty(spool);
 	write_system(spool);
-	return waiting(spool) ? 1 : 0;
+	return waiting(spool, aero_appender_queued(spool->metrics) > 0) ? 1 : 0;
 }
 
 int aero_spool_system(struct aero_spool *spool, cJSON *row)
@@ -334,7 +371,7 @@ int aero_spool_system(struct aero_spool *spool, cJSON *row)
 		aero_diskfull_hit(AERO_DISKFULL_SYSTEM, "system.jsonl",
 		                  aero_appender_error(spool->system),
 		                  aero_appender_queued(spool->system));
-		(void)waiting(spool);
+		(void)waiting(spool, rows_wait(spool));
 	} else if (rc == 0) {
 		aero_diskfull_cleared(AERO_DISKFULL_SYSTEM);
 	}
@@ -369,7 +406,7 @@ int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *da
 			return -1;
 		spool->dirty[index] = true;
 		aero_diskfull_hit(AERO_DISKFULL_MERGED, file, errno, 0);
-		(void)waiting(spool);
+		(void)waiting(spool, rows_wait(spool));
 		return 0;
 	}
 	spool->dirty[index] = false;

@@ -28,6 +28,15 @@ int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long 
  * by a later flush or aero_spool_retry. */
 int aero_spool_flush(struct aero_spool *spool);
 
+/* aero_spool_flush in two halves: starts writing the queued rows on a
+ * thread and returns, so that the next batch can be read meanwhile; then
+ * waits for that write and returns flush's 0 or 1 for the rows it wrote. */
+void aero_spool_start(struct aero_spool *spool);
+int aero_spool_finish(struct aero_spool *spool);
+
+/* Whether the write aero_spool_start began is still going. */
+bool aero_spool_writing(const struct aero_spool *spool);
+
 /* Whether the rows waiting for room have reached their bound
  * (AERO_DISKFULL_RECORDS_MAX): the channel reads no more until they have not. */
 bool aero_spool_full(const struct aero_spool *spool);
