@@ -152,7 +152,7 @@ test: test-unit test-e2e
 test-unit: $(call UNIT_BIN,dyn)
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done
 
-test-e2e: static all rootfs slim tests/k8s/node_modules/.package-lock.json
+test-e2e: static all rootfs slim tests/k8s/node_modules/.package-lock.json $(BUILD)/bench/metrics_writer
 	AERO_INIT=$(AERO_INIT) AERO_LAUNCH=$(abspath $(BUILD)/aero-launch) AERO_TEST_ROOTFS=$(ROOTFS) \
 		AERO_INIT_STATIC=$(abspath $(BUILD)/static/aero-init) \
 		AERO_INIT_DYNAMIC=$(abspath $(BUILD)/dyn/aero-init) $(PYTEST) -q tests/e2e
@@ -163,7 +163,7 @@ tests/k8s/node_modules/.package-lock.json: tests/k8s/package-lock.json
 
 # The whole suite again, with AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: $(BUILD)/asan/aero-init $(call UNIT_BIN,asan) $(BUILD)/aero-launch rootfs \
-	tests/k8s/node_modules/.package-lock.json
+	tests/k8s/node_modules/.package-lock.json $(BUILD)/bench/metrics_writer
 	@for t in $(call UNIT_BIN,asan); do echo "== $$t"; $$t || exit 1; done
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \

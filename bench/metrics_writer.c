@@ -5,7 +5,13 @@
  * {"ok":true}. Then prints the seconds from the first connection to the last
  * answer, and the peak RSS (VmHWM, KiB) of its parent, aero-init.
  *
- * Usage: metrics_writer RECORDS WRITERS
+ * With --vary, the records' numbers change from one record to the next, and
+ * so do their lengths (as a float's shortest text does): loss and accuracy
+ * with 17 significant digits, the epoch counting up. --print writes the
+ * records to stdout instead (for the comparison with cat).
+ *
+ * Usage: metrics_writer [--vary] RECORDS WRITERS
+ *        metrics_writer [--vary] --print RECORDS
  * Written in C so that the client is never what limits the measured rate. */
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +31,7 @@ static const char answer[] = "{\"ok\":true}\n";
 #define LINE_LEN (sizeof(line) - 1)
 #define ANSWER_LEN (sizeof(answer) - 1)
 #define BLOCK_LINES 4096               /* lines per pre-built block */
+#define VARY_LINE_MAX 160              /* a --vary line's longest */
 #define RECV_SIZE ((size_t)256 * 1024) /* answers read per recv */
 
 static void die(const char *what) __attribute__((noreturn));
@@ -49,29 +56,68 @@ static int connect_channel(void)
 	return fd;
 }
 
-/* One writer: sends records lines, reads and checks records answers. */
-static void write_records(size_t records)
+/* BLOCK_LINES records, one after another: the same record each time, or
+ * (vary) records whose numbers change. *ends gets where each one ends. */
+static char *make_block(int vary, size_t *len, size_t *ends)
 {
-	char *block = malloc(LINE_LEN * BLOCK_LINES);
+	char *block = malloc((vary ? VARY_LINE_MAX : LINE_LEN) * BLOCK_LINES);
+	if (block == NULL)
+		die("malloc");
+	size_t used = 0;
+	unsigned long long x = 88172645463325252ULL; /* xorshift64, the same every run */
+	for (size_t i = 0; i < BLOCK_LINES; i++) {
+		if (!vary) {
+			memcpy(block + used, line, LINE_LEN);
+			used += LINE_LEN;
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			const double loss = (double)(x >> 11) / 9007199254740992.0;
+			const int n = snprintf(block + used, VARY_LINE_MAX,
+			                       "{\"type\":\"log\",\"data\":{\"loss\":%.17g,"
+			                       "\"accuracy\":%.17g,\"lr\":0.0003,\"epoch\":%zu}}\n",
+			                       loss, 1 - loss, i);
+			if (n <= 0 || n >= VARY_LINE_MAX)
+				die("snprintf");
+			used += (size_t)n;
+		}
+		ends[i] = used;
+	}
+	*len = used;
+	return block;
+}
+
+/* The bytes of the first `records` records of blocks of `block_len` bytes. */
+static size_t bytes_of(size_t records, size_t block_len, const size_t *ends)
+{
+	return records / BLOCK_LINES * block_len +
+	       (records % BLOCK_LINES > 0 ? ends[records % BLOCK_LINES - 1] : 0);
+}
+
+/* One writer: sends records lines, reads and checks records answers. */
+static void write_records(size_t records, int vary)
+{
+	static size_t ends[BLOCK_LINES];
+	size_t block_len = 0;
+	char *block = make_block(vary, &block_len, ends);
 	/* The answers expected, long enough to compare any recv at any offset. */
 	char *expected = malloc(RECV_SIZE + ANSWER_LEN);
 	char *got = malloc(RECV_SIZE);
-	if (block == NULL || expected == NULL || got == NULL)
+	if (expected == NULL || got == NULL)
 		die("malloc");
-	for (size_t i = 0; i < BLOCK_LINES; i++)
-		memcpy(block + i * LINE_LEN, line, LINE_LEN);
 	for (size_t i = 0; i < RECV_SIZE + ANSWER_LEN; i++)
 		expected[i] = answer[i % ANSWER_LEN];
 	const int fd = connect_channel();
-	const size_t to_send = records * LINE_LEN, to_read = records * ANSWER_LEN;
+	const size_t to_send = bytes_of(records, block_len, ends), to_read = records * ANSWER_LEN;
 	size_t sent = 0, received = 0;
 	while (received < to_read) {
 		struct pollfd p = {.fd = fd, .events = POLLIN | (sent < to_send ? POLLOUT : 0)};
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			die("poll");
 		if (sent < to_send && (p.revents & POLLOUT)) {
-			const size_t offset = sent % (LINE_LEN * BLOCK_LINES);
-			size_t len = LINE_LEN * BLOCK_LINES - offset;
+			const size_t offset = sent % block_len;
+			size_t len = block_len - offset;
 			if (len > to_send - sent)
 				len = to_send - sent;
 			const ssize_t n = send(fd, block + offset, len, MSG_NOSIGNAL);
@@ -96,6 +142,9 @@ static void write_records(size_t records)
 		}
 	}
 	close(fd);
+	free(block);
+	free(expected);
+	free(got);
 }
 
 /* The parent's VmHWM line's number, in KiB; -1 when unknown. */
@@ -115,10 +164,33 @@ static long parent_peak_rss_kib(void)
 	return kib;
 }
 
+/* --print: the records, as write_records would send them. */
+static int print_records(size_t records, int vary)
+{
+	static size_t ends[BLOCK_LINES];
+	size_t block_len = 0;
+	char *block = make_block(vary, &block_len, ends);
+	for (size_t left = bytes_of(records, block_len, ends); left > 0;) {
+		const size_t n = left < block_len ? left : block_len;
+		if (fwrite(block, 1, n, stdout) != n)
+			die("fwrite");
+		left -= n;
+	}
+	free(block);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	const int vary = argc > 1 && strcmp(argv[1], "--vary") == 0;
+	argv += vary;
+	argc -= vary;
+	if (argc == 3 && strcmp(argv[1], "--print") == 0)
+		return print_records(strtoul(argv[2], NULL, 10), vary);
 	if (argc != 3) {
-		fputs("Usage: metrics_writer RECORDS WRITERS\n", stderr);
+		fputs("Usage: metrics_writer [--vary] RECORDS WRITERS\n"
+		      "       metrics_writer [--vary] --print RECORDS\n",
+		      stderr);
 		return 2;
 	}
 	const size_t records = strtoul(argv[1], NULL, 10);
@@ -130,7 +202,7 @@ int main(int argc, char **argv)
 		if (pid < 0)
 			die("fork");
 		if (pid == 0) {
-			write_records(records);
+			write_records(records, vary);
 			_exit(0);
 		}
 	}

@@ -338,7 +338,7 @@ static const char *start_artifact_worker(struct aero_channel *ch, struct client 
 
 /* Answers a message: refused for the problem, or for the error when rc < 0,
  * else recorded. */
-static void answer(struct aero_channel *ch, struct client *c, const char *problem, int rc)
+static void reply(struct aero_channel *ch, struct client *c, const char *problem, int rc)
 {
 	if (problem != NULL)
 		refuse(ch, c, problem);
@@ -378,7 +378,7 @@ static size_t handle_alike(struct aero_channel *ch, struct client *c, const char
 		return 0;
 	int rc = 0;
 	const char *problem = log_row(ch, m, &rc);
-	answer(ch, c, problem, rc);
+	reply(ch, c, problem, rc);
 	return n + 1;
 }
 
@@ -414,7 +414,7 @@ static void handle_message(struct aero_channel *ch, struct client *c, const char
 	} else {
 		problem = "unknown \"type\" (use log, summary, config, tags, notes or artifact)";
 	}
-	answer(ch, c, problem, rc);
+	reply(ch, c, problem, rc);
 }
 
 /* Keeps text (len bytes) in the client's carry for its next turn. */
@@ -565,7 +565,7 @@ static ssize_t receive(struct client *c, void *buf, size_t len)
  * thread, while the next read is handled; its answers leave once it is done.
  * When the disk has no room for them, they wait in the spool, and their
  * answers (and every later one) here. */
-static bool read_client(struct aero_channel *ch, struct client *c, int max_reads)
+static bool read_batches(struct aero_channel *ch, struct client *c, int max_reads)
 {
 	bool progress = false, writing = false;
 	size_t ready = 0; /* c->out_len after the batch being written */
@@ -622,6 +622,27 @@ static bool read_client(struct aero_channel *ch, struct client *c, int max_reads
 	return progress;
 }
 
+/* The client's carry holds whole lines, left when its answers backed up or
+ * the spool was full, and now they can be handled. */
+static bool lines_waiting(const struct aero_channel *ch, const struct client *c)
+{
+	return c->carry_lines && c->out_len < ACK_BACKLOG_MAX && !aero_spool_full(ch->spool);
+}
+
+/* read_batches, again while lines it left in the carry (their answers
+ * backed up behind a write that has since gone) can be handled: no event
+ * would come for them. */
+static bool read_client(struct aero_channel *ch, struct client *c, int max_reads)
+{
+	bool progress = false;
+	while (read_batches(ch, c, max_reads)) {
+		progress = true;
+		if (c->closed || !lines_waiting(ch, c))
+			break;
+	}
+	return progress;
+}
+
 static void accept_clients(struct aero_channel *ch)
 {
 	while (ch->count < MAX_CLIENTS) {
@@ -663,13 +684,6 @@ static void drop_closed(struct aero_channel *ch)
 		}
 	}
 	ch->count = kept;
-}
-
-/* The client's carry holds whole lines, left when its answers backed up or
- * the spool was full, and now they can be handled. */
-static bool lines_waiting(const struct aero_channel *ch, const struct client *c)
-{
-	return c->carry_lines && c->out_len < ACK_BACKLOG_MAX && !aero_spool_full(ch->spool);
 }
 
 void aero_channel_dispatch(struct aero_channel *ch, const struct pollfd *fds, size_t count)

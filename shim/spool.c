@@ -127,23 +127,10 @@ static bool is_blank(char c)
 static const char step_key[] = "{\"_step\":";
 #define STEP_AT (sizeof(step_key) - 1)
 
-/* Sets spool->row_head to the start of a row of step (from 0). */
-static void set_row_head(struct aero_spool *spool, long long step)
+/* Makes spool->row_head anew for step: a new batch's times, or one digit
+ * more. Not inlined: the usual row only counts up in place. */
+static __attribute__((noinline)) void make_row_head(struct aero_spool *spool, long long step)
 {
-	char *const digits = spool->row_head + STEP_AT;
-	if (spool->row_head_len > 0 && step == spool->head_step)
-		return;
-	if (spool->row_head_len > 0 && step == spool->head_step + 1) {
-		char *p = digits + spool->digits_len;
-		while (p > digits && p[-1] == '9')
-			*--p = '0';
-		if (p > digits) {
-			p[-1]++;
-			spool->head_step = step;
-			return;
-		}
-		/* 99 + 1: one digit more, so the times move; made anew. */
-	}
 	char text[24];
 	char *const end = text + sizeof(text);
 	char *first = end;
@@ -152,12 +139,33 @@ static void set_row_head(struct aero_spool *spool, long long step)
 		*--first = (char)('0' + n % 10);
 		n /= 10;
 	} while (n > 0);
+	char *const digits = spool->row_head + STEP_AT;
 	spool->digits_len = (size_t)(end - first);
 	memcpy(spool->row_head, step_key, STEP_AT);
 	memcpy(digits, first, spool->digits_len);
 	memcpy(digits + spool->digits_len, spool->times, spool->times_len);
 	spool->row_head_len = STEP_AT + spool->digits_len + spool->times_len;
 	spool->head_step = step;
+}
+
+/* Sets spool->row_head to the start of a row of step (from 0). */
+static inline void set_row_head(struct aero_spool *spool, long long step)
+{
+	if (spool->row_head_len > 0 && step == spool->head_step)
+		return;
+	if (spool->row_head_len > 0 && step == spool->head_step + 1) {
+		char *const digits = spool->row_head + STEP_AT;
+		char *p = digits + spool->digits_len;
+		while (p > digits && p[-1] == '9')
+			*--p = '0';
+		if (p > digits) {
+			p[-1]++;
+			spool->head_step = step;
+			return;
+		}
+		/* 99 + 1: one digit more, so the times move. */
+	}
+	make_row_head(spool, step);
 }
 
 int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long long step)
@@ -197,8 +205,8 @@ int aero_spool_log(struct aero_spool *spool, const char *data, size_t len, long 
 		memcpy(p, inner, inner_len);
 		p += inner_len;
 	}
-	memcpy(p, "}\n", 2);
-	p += 2;
+	*p++ = '}';
+	*p++ = '\n';
 	aero_appender_commit(spool->metrics, (size_t)(p - row));
 	spool->last_step = row_step;
 	return 0;
