@@ -60,54 +60,6 @@ static inline bool same(const char *a, const char *a_end, const char *b, size_t 
 	return memcmp(a, b, n) == 0;
 }
 
-/* Past the digits at p: 16 bytes at a time where there are 16. */
-static inline const char *past_digits(const char *p, const char *end)
-{
-#if defined(__SSE2__)
-	if (end - p >= 16) {
-		const __m128i x = load16(p);
-		const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-		                                    _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-		const unsigned other = ~(unsigned)_mm_movemask_epi8(digit) & 0xffffu;
-		if (other != 0)
-			return p + __builtin_ctz(other);
-		p += 16;
-	}
-#endif
-	while (p < end && is_digit(*p))
-		p++;
-	return p;
-}
-
-/* Past the number at p, by RFC 8259's grammar, or NULL. The run that must
- * follow starts with a byte that no number holds, so unlike a full scan
- * (aero_json_number_end) this need not look at the byte after it; and a
- * metric's numbers are short, which a byte at a time suits best. */
-static inline const char *past_number(const char *p, const char *end)
-{
-	if (p < end && *p == '-')
-		p++;
-	if (p < end && *p == '0')
-		p++;
-	else if (p < end && is_digit(*p))
-		p = past_digits(p + 1, end);
-	else
-		return NULL;
-	if (p < end && *p == '.') {
-		if (++p == end || !is_digit(*p))
-			return NULL;
-		p = past_digits(p + 1, end);
-	}
-	if (p < end && (*p == 'e' || *p == 'E')) {
-		if (++p < end && (*p == '+' || *p == '-'))
-			p++;
-		if (p == end || !is_digit(*p))
-			return NULL;
-		p = past_digits(p + 1, end);
-	}
-	return p;
-}
-
 /* Past the string whose opening quote is at p (the text is valid). */
 static size_t past_string(const char *text, size_t i, size_t len)
 {
@@ -343,7 +295,7 @@ size_t aero_json_shape_match(struct aero_json_shape *shape, const char *text, si
 		if (r + 1 == shape->runs)
 			break;
 		number_start[r] = p;
-		p = past_number(p, end);
+		p = aero_json_number_end(p, end);
 		if (p == NULL)
 			return 0;
 		number_end[r] = p;

@@ -25,15 +25,40 @@ static void queue_text(struct aero_appender *a, const char *text)
 	aero_appender_commit(a, strlen(text));
 }
 
+/* A temporary directory (dir, from a template) and an appender of its file
+ * "lines" (path, 64 bytes). */
+static struct aero_appender *open_in_temp(char *dir, char *path)
+{
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, 64, "%s/lines", dir);
+	struct aero_appender *a;
+	assert_int_equal(aero_appender_open(&a, path), 0);
+	return a;
+}
+
+/* Removes what open_in_temp made. */
+static void remove_temp(const char *dir, const char *path)
+{
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* Reads the file at path whole into text (size bytes at most). */
+static void read_file(const char *path, char *text, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	const size_t got = fread(text, 1, size - 1, f);
+	fclose(f);
+	text[got] = '\0';
+}
+
 static void test_lines_are_written_in_order(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/aero-appender-XXXXXX";
-	assert_non_null(mkdtemp(dir));
 	char path[64];
-	(void)snprintf(path, sizeof(path), "%s/lines", dir);
-	struct aero_appender *a;
-	assert_int_equal(aero_appender_open(&a, path), 0);
+	struct aero_appender *a = open_in_temp(dir, path);
 	queue_text(a, "one\n");
 	queue_text(a, "two\n");
 	assert_int_equal(aero_appender_queued(a), 8);
@@ -43,15 +68,10 @@ static void test_lines_are_written_in_order(void **state)
 	assert_int_equal(aero_appender_error(a), 0);
 	assert_int_equal(aero_appender_close(a), 0);
 
-	char text[32] = "";
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	const size_t got = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[got] = '\0';
+	char text[32];
+	read_file(path, text, sizeof(text));
 	assert_string_equal(text, "one\ntwo\nthree\n");
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(rmdir(dir), 0);
+	remove_temp(dir, path);
 }
 
 static void test_a_full_disk_keeps_the_lines_queued(void **state)
@@ -69,27 +89,14 @@ static void test_a_full_disk_keeps_the_lines_queued(void **state)
 	assert_int_equal(aero_appender_close(a), 13); /* never written: reported lost */
 }
 
-/* Reads the file at path whole into text (size bytes at most). */
-static void read_file(const char *path, char *text, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	const size_t got = fread(text, 1, size - 1, f);
-	fclose(f);
-	text[got] = '\0';
-}
-
 /* aero_appender_start: the lines go on the appender's thread while more are
  * queued; those go with the next start, in order. */
 static void test_lines_written_on_the_thread(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/aero-appender-XXXXXX";
-	assert_non_null(mkdtemp(dir));
 	char path[64];
-	(void)snprintf(path, sizeof(path), "%s/lines", dir);
-	struct aero_appender *a;
-	assert_int_equal(aero_appender_open(&a, path), 0);
+	struct aero_appender *a = open_in_temp(dir, path);
 	char expected[64 * 1024] = "";
 	size_t expected_len = 0;
 	for (int batch = 0; batch < 200; batch++) {
@@ -113,8 +120,7 @@ static void test_lines_written_on_the_thread(void **state)
 	read_file(path, text, sizeof(text));
 	assert_int_equal(strlen(text), expected_len);
 	assert_memory_equal(text, expected, expected_len);
-	assert_int_equal(unlink(path), 0);
-	assert_int_equal(rmdir(dir), 0);
+	remove_temp(dir, path);
 }
 
 /* A write on the thread that the disk refuses: its lines come back to the
