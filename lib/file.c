@@ -100,22 +100,31 @@ int aero_file_write_atomic(const char *path, const char *text)
 	return rc;
 }
 
-int aero_write_all(int fd, const void *data, size_t len)
+size_t aero_write_some(int fd, const void *data, size_t len, int *error)
 {
 	const char *p = data;
-	while (len > 0) {
-		const ssize_t n = write(fd, p, len);
+	size_t done = 0;
+	*error = 0;
+	while (done < len) {
+		const ssize_t n = write(fd, p + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
+			*error = n < 0 ? errno : 0;
+			break;
 		}
-		p += n;
-		len -= (size_t)n;
+		done += (size_t)n;
 	}
-	return 0;
+	return done;
+}
+
+int aero_write_all(int fd, const void *data, size_t len)
+{
+	int error = 0;
+	if (aero_write_some(fd, data, len, &error) == len)
+		return 0;
+	errno = error != 0 ? error : EIO;
+	return -1;
 }
 
 cJSON *aero_file_read_json(const char *dir, const char *name, size_t max)

@@ -22,4 +22,9 @@ int aero_file_write_atomic(const char *path, const char *text);
  * with errno set (EIO for a write that wrote nothing); no aero_error. */
 int aero_write_all(int fd, const void *data, size_t len);
 
+/* Writes len bytes to fd as far as it takes them, retrying after EINTR and
+ * short writes: how many went. When not all, *error is the errno that
+ * stopped it, or 0 for a write that wrote nothing (the caller names that). */
+size_t aero_write_some(int fd, const void *data, size_t len, int *error);
+
 #endif

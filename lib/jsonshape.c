@@ -71,7 +71,7 @@ static size_t past_string(const char *text, size_t i, size_t len)
 }
 
 /* Where the byte at offset `at` of the learned text went: the literal run
- * that holds it. number_at holds each number's start. */
+ * that holds it. learned_at holds each run's start in the learned text. */
 static bool place_of(const struct aero_json_shape *shape, const size_t *learned_at, size_t at,
                      struct aero_json_shape_place *out)
 {
@@ -206,7 +206,6 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 	if (len > AERO_JSON_SHAPE_TEXT_MAX || count > AERO_JSON_SHAPE_MEMBERS_MAX)
 		return -1;
 	size_t learned_at[AERO_JSON_SHAPE_NUMBERS_MAX + 1]; /* each run's start in text */
-	size_t number_at[AERO_JSON_SHAPE_NUMBERS_MAX];
 	const char *number_start[AERO_JSON_SHAPE_NUMBERS_MAX];
 	const char *number_end[AERO_JSON_SHAPE_NUMBERS_MAX];
 	size_t runs = 0, run_start = 0, kept = 0;
@@ -220,8 +219,6 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 			continue;
 		}
 		/* A number starts at i, or the text ends: the run before it ends. */
-		if (runs == AERO_JSON_SHAPE_NUMBERS_MAX + 1)
-			return -1;
 		learned_at[runs] = run_start;
 		shape->run_at[runs] = (uint16_t)kept;
 		shape->run_len[runs] = (uint16_t)(i - run_start);
@@ -237,8 +234,7 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 		if (end == NULL)
 			return -1; /* not what aero_json_scan_object accepted */
 		number_start[runs] = text + i;
-		number_end[runs] = end;
-		number_at[runs++] = i;
+		number_end[runs++] = end;
 		i = run_start = (size_t)(end - text);
 	}
 	shape->runs = runs;
@@ -251,7 +247,7 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 		const size_t first = (size_t)(members[m].value - text);
 		if (sm->kind == AERO_JSON_NUMBER) {
 			size_t n = 0;
-			while (n + 1 < runs && number_at[n] != first)
+			while (n + 1 < runs && number_start[n] != members[m].value)
 				n++;
 			if (n + 1 == runs) {
 				aero_json_shape_clear(shape);

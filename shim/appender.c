@@ -2,6 +2,7 @@
 
 #include "bgwrite.h"
 #include "error.h"
+#include "file.h"
 #include "log.h"
 
 #include <errno.h>
@@ -79,22 +80,20 @@ void aero_appender_commit(struct aero_appender *a, size_t len)
 	a->len += len;
 }
 
+/* The errno of a write that stopped short: one that took nothing is taken
+ * for a full disk. */
+static int stopped_by(int error)
+{
+	return error != 0 ? error : ENOSPC;
+}
+
 /* Writes data as far as the disk takes it; how many bytes went, with
  * a->error set when not all of them did. */
 static size_t write_some(struct aero_appender *a, const char *data, size_t len)
 {
-	size_t done = 0;
-	while (done < len) {
-		const ssize_t n = write(a->fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			a->error = n < 0 ? errno : ENOSPC;
-			return done;
-		}
-		done += (size_t)n;
-	}
-	a->error = 0;
+	int error = 0;
+	const size_t done = aero_write_some(a->fd, data, len, &error);
+	a->error = done == len ? 0 : stopped_by(error);
 	return done;
 }
 
@@ -135,7 +134,9 @@ static void consume(struct aero_appender *a, size_t n)
  * (reserve kept room for it). */
 static void land(struct aero_appender *a)
 {
-	const size_t done = aero_bgwrite_wait(a->bg, &a->error);
+	int error = 0;
+	const size_t done = aero_bgwrite_wait(a->bg, &error);
+	a->error = done == a->flying ? 0 : stopped_by(error);
 	const size_t kept = done == a->flying ? done : keep_whole_lines(a, a->flight, done);
 	const size_t back = a->flying - kept;
 	if (back > 0) {

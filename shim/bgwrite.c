@@ -1,13 +1,12 @@
 #include "bgwrite.h"
 
 #include "error.h"
+#include "file.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum state { IDLE, ASKED, DONE, QUIT };
 
@@ -35,18 +34,8 @@ static void *writer(void *arg)
 		const char *const data = w->data;
 		const size_t len = w->len;
 		pthread_mutex_unlock(&w->lock);
-		size_t done = 0;
 		int error = 0;
-		while (done < len) {
-			const ssize_t n = write(fd, data + done, len - done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				error = n < 0 ? errno : ENOSPC;
-				break;
-			}
-			done += (size_t)n;
-		}
+		const size_t done = aero_write_some(fd, data, len, &error);
 		pthread_mutex_lock(&w->lock);
 		w->done = done;
 		w->error = error;

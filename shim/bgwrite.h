@@ -17,8 +17,8 @@ int aero_bgwrite_open(struct aero_bgwrite **out);
  * data must stay as it is until aero_bgwrite_wait. One write at a time. */
 void aero_bgwrite_start(struct aero_bgwrite *w, int fd, const char *data, size_t len);
 
-/* Waits for the write: the bytes that went, with *error the errno that
- * stopped it (ENOSPC for a write that took nothing) or 0. */
+/* Waits for the write: the bytes that went, with *error as
+ * aero_write_some's (the errno that stopped it, or 0). */
 size_t aero_bgwrite_wait(struct aero_bgwrite *w, int *error);
 
 /* Whether the write started last is still going. */

@@ -344,15 +344,8 @@ static void reply(struct aero_channel *ch, struct client *c, const char *problem
 		refuse(ch, c, problem);
 	else if (rc < 0)
 		refuse(ch, c, aero_error_last());
-	else if (c->handed_off)
-		return;
-	else if (!c->deaf && c->out_cap - c->out_len >= sizeof(answer_ok) - 1) {
-		memcpy(c->out + c->out_len, answer_ok,
-		       sizeof(answer_ok) - 1); /* the usual answer */
-		c->out_len += sizeof(answer_ok) - 1;
-	} else {
+	else if (!c->handed_off)
 		queue_answer(c, answer_ok, sizeof(answer_ok) - 1);
-	}
 }
 
 /* Keeps the shape of the client's log record (line, len bytes, scanned into

@@ -256,11 +256,19 @@ static void write_system(struct aero_spool *spool)
 		aero_diskfull_cleared(AERO_DISKFULL_SYSTEM);
 }
 
+/* Whether rows wait for room: the last write of them failed. (Rows queued
+ * while others are being written wait for nothing.) */
+static bool rows_wait(const struct aero_spool *spool)
+{
+	return aero_appender_error(spool->metrics) != 0 && aero_appender_queued(spool->metrics) > 0;
+}
+
 /* Whether anything waits for room; arms the retry timer when something
  * does, without pushing back one that is armed already. */
-static bool waiting(struct aero_spool *spool, bool rows_wait)
+static bool waiting(struct aero_spool *spool)
 {
-	bool any = rows_wait || (spool->system != NULL && aero_appender_queued(spool->system) > 0);
+	bool any = rows_wait(spool) ||
+	           (spool->system != NULL && aero_appender_queued(spool->system) > 0);
 	for (int i = 0; i < 3; i++)
 		any |= spool->dirty[i];
 	if (!any)
@@ -270,17 +278,10 @@ static bool waiting(struct aero_spool *spool, bool rows_wait)
 	return any;
 }
 
-/* Whether rows wait for room: the last write of them failed. (Rows queued
- * while others are being written wait for nothing.) */
-static bool rows_wait(const struct aero_spool *spool)
-{
-	return aero_appender_error(spool->metrics) != 0 && aero_appender_queued(spool->metrics) > 0;
-}
-
 /* Notes whether the rows written last (flush's 0 or 1) all went. */
-static void rows_written(const struct aero_spool *spool, int rows_wait)
+static void rows_written(const struct aero_spool *spool, int left)
 {
-	if (rows_wait == 0)
+	if (left == 0)
 		aero_diskfull_cleared(AERO_DISKFULL_METRICS);
 	else
 		aero_diskfull_hit(AERO_DISKFULL_METRICS, "metrics.jsonl",
@@ -306,7 +307,7 @@ int aero_spool_flush(struct aero_spool *spool)
 	spool->times_len = 0; /* the next batch reads the clock again */
 	note_full(spool);
 	write_rows(spool);
-	return waiting(spool, aero_appender_queued(spool->metrics) > 0) ? 1 : 0;
+	return waiting(spool) ? 1 : 0;
 }
 
 void aero_spool_start(struct aero_spool *spool)
@@ -323,9 +324,8 @@ bool aero_spool_writing(const struct aero_spool *spool)
 
 int aero_spool_finish(struct aero_spool *spool)
 {
-	const int left = aero_appender_finish(spool->metrics);
-	rows_written(spool, left);
-	return waiting(spool, left != 0) ? 1 : 0;
+	rows_written(spool, aero_appender_finish(spool->metrics));
+	return waiting(spool) ? 1 : 0;
 }
 
 bool aero_spool_full(const struct aero_spool *spool)
@@ -348,7 +348,7 @@ int aero_spool_retry(struct aero_spool *spool)
 	write_rows(spool);
 	write_dirty(spool);
 	write_system(spool);
-	return waiting(spool, aero_appender_queued(spool->metrics) > 0) ? 1 : 0;
+	return waiting(spool) ? 1 : 0;
 }
 
 int aero_spool_system(struct aero_spool *spool, cJSON *row)
@@ -379,7 +379,7 @@ int aero_spool_system(struct aero_spool *spool, cJSON *row)
 		aero_diskfull_hit(AERO_DISKFULL_SYSTEM, "system.jsonl",
 		                  aero_appender_error(spool->system),
 		                  aero_appender_queued(spool->system));
-		(void)waiting(spool, rows_wait(spool));
+		(void)waiting(spool);
 	} else if (rc == 0) {
 		aero_diskfull_cleared(AERO_DISKFULL_SYSTEM);
 	}
@@ -414,7 +414,7 @@ int aero_spool_merge(struct aero_spool *spool, const char *file, const cJSON *da
 			return -1;
 		spool->dirty[index] = true;
 		aero_diskfull_hit(AERO_DISKFULL_MERGED, file, errno, 0);
-		(void)waiting(spool, rows_wait(spool));
+		(void)waiting(spool);
 		return 0;
 	}
 	spool->dirty[index] = false;
