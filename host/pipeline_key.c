@@ -6,6 +6,7 @@
 #include "canonjson.h"
 #include "error.h"
 #include "file.h"
+#include "jsonequal.h"
 #include "runsdir.h"
 
 #include <stdio.h>
@@ -228,7 +229,7 @@ char *aero_task_key_changes(const cJSON *before, const cJSON *now)
 	for (size_t i = 0; list != NULL && i < sizeof(simple) / sizeof(simple[0]); i++) {
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(before, simple[i]);
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(now, simple[i]);
-		if (!cJSON_Compare(a, b, true) && add_word(&list, simple[i]) < 0) {
+		if (!aero_json_equal(a, b) && add_word(&list, simple[i]) < 0) {
 			free(list);
 			return NULL;
 		}

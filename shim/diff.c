@@ -6,6 +6,7 @@
 #include "canonjson.h"
 #include "error.h"
 #include "files.h"
+#include "jsonequal.h"
 #include "log.h"
 #include "options.h"
 #include "redact.h"
@@ -44,11 +45,6 @@ static void add_change(struct differ *d, const char *group, const char *what, co
 	    (from != NULL && (from_copy == NULL || !cJSON_AddItemToObject(c, "from", from_copy))) ||
 	    (to != NULL && (to_copy == NULL || !cJSON_AddItemToObject(c, "to", to_copy))))
 		d->failed = true;
-}
-
-static bool same(const cJSON *a, const cJSON *b)
-{
-	return cJSON_Compare(a, b, true);
 }
 
 /* The group a manifest path belongs to. */
@@ -162,7 +158,7 @@ static void diff_packages(struct differ *d, const char *what, const cJSON *a, co
 		if (order != 0)
 			add_change(d, "packages", what, order < 0 ? "upgraded" : "downgraded",
 			           str(pkg, "name"), va, vb);
-		else if (!same(pkg, other))
+		else if (!aero_json_equal(pkg, other))
 			add_change(d, "packages", what, "changed", str(pkg, "name"), pkg, other);
 	}
 	cJSON_ArrayForEach(pkg, b)
@@ -269,7 +265,7 @@ static bool is_compared(const char *key)
 /* Everything else: objects member by member, other values as a whole. */
 static void diff_value(struct differ *d, const char *path, const cJSON *a, const cJSON *b)
 {
-	if (same(a, b))
+	if (aero_json_equal(a, b))
 		return;
 	if (strcmp(path, "packages.dpkg.packages") == 0 ||
 	    strcmp(path, "packages.apk.packages") == 0) {

@@ -149,3 +149,17 @@ def test_ignore_leaves_paths_out_of_both(aero_init, tmp_path):
     r = diff(aero_init, a, b, "--ignore", "git.branch", "--ignore", "seed.source",
              "--ignore", "env.X", "--ignore", "no.such.path")
     assert r.returncode == 0 and r.stdout.endswith("are equivalent\n"), r.stdout + r.stderr
+
+
+def test_a_number_too_big_for_a_double_equals_itself(aero_init, tmp_path):
+    # cJSON reads 1e309 as an infinity; the differ once took it to differ from
+    # itself (found by fuzz_diff).
+    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    a.write_text('{"schema": 1, "cpu": {"mhz": 1e309, "flags": [1e400, -1e309]}}')
+    b.write_text('{"schema": 1, "cpu": {"flags": [1e400, -1e309], "mhz": 1e309}}')
+    c.write_text('{"schema": 1, "cpu": {"mhz": 1e308, "flags": [1e400, -1e309]}}')
+    r = diff(aero_init, a, b)
+    assert r.returncode == 0 and r.stdout.endswith("are equivalent\n"), r.stdout + r.stderr
+    r = diff(aero_init, a, c)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "mhz" in r.stdout
