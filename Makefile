@@ -20,7 +20,7 @@ LIB_SRC := $(sort $(wildcard lib/*.c lib/store/*.c lib/artifact/*.c))
 SHIM_SRC := $(filter-out shim/main.c,$(sort $(wildcard shim/*.c shim/capture/*.c shim/sinks/*.c)))
 HOST_SRC := $(sort $(wildcard host/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-BENCH_SRC := bench/startup.c bench/metrics_writer.c
+BENCH_SRC := bench/startup.c bench/metrics_writer.c bench/splice_copy.c
 FUZZ_C_FILES := $(sort $(wildcard fuzz/*.c))
 C_FILES := $(LIB_SRC) $(SHIM_SRC) shim/main.c $(HOST_SRC) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_C_FILES)
 H_FILES := $(sort $(wildcard lib/*.h lib/store/*.h lib/artifact/*.h shim/*.h shim/capture/*.h \
@@ -221,13 +221,14 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(DYN_CFLAGS) $(DYN_LDFLAGS) $< -o $@
 
-bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_writer $(BUILD)/aero-launch rootfs
+bench: $(BUILD)/static/aero-init $(BUILD)/bench/startup $(BUILD)/bench/metrics_writer \
+	$(BUILD)/bench/splice_copy $(BUILD)/aero-launch rootfs
 	bench/startup.sh $(BUILD)/static/aero-init
 	bench/git.sh $(BUILD)/aero-launch
 	bench/context.sh $(BUILD)/aero-launch $(CONTEXT_MIB)
 	$(PYTHON) bench/capture.py $(BUILD)/static/aero-init $(ROOTFS)
 	$(PYTHON) bench/metrics.py $(BUILD)/static/aero-init --writer $(BUILD)/bench/metrics_writer
-	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init
+	BENCH_DIR=$(BUILD)/bench bench/console.sh $(BUILD)/static/aero-init $(BUILD)/bench/splice_copy
 	$(PYTHON) bench/artifacts.py $(BUILD)/static/aero-init $(ARTIFACT_BENCH_MIB) $(ARTIFACT_BENCH_FILES)
 	BENCH_DIR=$(BUILD)/bench $(PYTHON) bench/store.py $(BUILD)/static/aero-init
 

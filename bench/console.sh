@@ -7,13 +7,18 @@
 # without (higher is better; target at least 0.8). The run directory is on the
 # disk that holds BENCH_DIR (default: build/bench), not on a tmpfs, and
 # output.log is synced to disk when aero-init ends, as in a real run. For
-# scale, tee(1) copying the bytes unchanged into a file on the same disk runs
-# in the same rounds.
-# Usage: bench/console.sh [AERO_INIT] [ROUNDS] [BYTES]
+# scale, two recorders that keep the bytes unchanged (no time stamp, no
+# stream) write into a file on the same disk in the same rounds, synced at
+# the end: tee(1), and bench/splice_copy, which passes them on with tee(2)
+# and puts them in the file with splice(2), copying nothing through user
+# space. splice_copy's ratio is the ceiling: no recorder on this machine can
+# do much better than it.
+# Usage: bench/console.sh [AERO_INIT] [SPLICE_COPY] [ROUNDS] [BYTES]
 set -euo pipefail
 aero_init=$(realpath "${1:-build/static/aero-init}")
-rounds=${2:-5}
-bytes=${3:-$((1 << 30))}
+splice_copy=$(realpath "${2:-build/bench/splice_copy}")
+rounds=${3:-5}
+bytes=${4:-$((1 << 30))}
 bench_dir=${BENCH_DIR:-build/bench}
 mkdir -p "$bench_dir"
 work=$(mktemp -d "$(realpath "$bench_dir")/console.XXXXXX")
@@ -45,6 +50,7 @@ ratios=()
 direct_total=0
 aero_total=0
 tee_total=0
+splice_total=0
 for round in $(seq 1 "$rounds"); do
 	start=$(now)
 	python3 "$work/generate.py" "$bytes" | cat >/dev/null
@@ -58,7 +64,7 @@ for round in $(seq 1 "$rounds"); do
 	log_bytes=$(stat -c %s "$work/run/output.log")
 	rm -rf "$work/run"
 
-	# The floor for any recorder: tee(1) copying the bytes, as they are, into
+	# A plain recorder: tee(1) copying the bytes, as they are, into
 	# a file on the same disk, synced at the end as output.log is.
 	start=$(now)
 	python3 "$work/generate.py" "$bytes" | tee "$work/tee.out" | cat >/dev/null
@@ -66,19 +72,29 @@ for round in $(seq 1 "$rounds"); do
 	tee_time=$(echo "$(now) - $start" | bc)
 	rm -f "$work/tee.out"
 
+	start=$(now)
+	python3 "$work/generate.py" "$bytes" | "$splice_copy" "$work/splice.out" | cat >/dev/null
+	splice_time=$(echo "$(now) - $start" | bc)
+	rm -f "$work/splice.out"
+
 	direct_total=$(echo "$direct_total + $direct" | bc)
 	aero_total=$(echo "$aero_total + $aero" | bc)
 	tee_total=$(echo "$tee_total + $tee_time" | bc)
+	splice_total=$(echo "$splice_total + $splice_time" | bc)
 	ratio=$(echo "$direct / $aero" | bc -l)
 	ratios+=("$ratio")
-	printf 'round %d: direct %.3f s, aero-init %.3f s (output.log %d MiB), tee(1) %.3f s; ratio %.2f\n' \
-		"$round" "$direct" "$aero" $((log_bytes >> 20)) "$tee_time" "$ratio"
+	printf 'round %d: direct %.3f s, aero-init %.3f s (output.log %d MiB), tee(1) %.3f s, splice_copy %.3f s; ratio %.2f, ceiling %.2f\n' \
+		"$round" "$direct" "$aero" $((log_bytes >> 20)) "$tee_time" "$splice_time" "$ratio" \
+		"$(echo "$direct / $splice_time" | bc -l)"
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{r[NR] = $1} END {print r[int((NR + 1) / 2)]}')
-printf 'direct %.0f MiB/s, aero-init %.0f MiB/s, tee(1) into a file %.0f MiB/s\n' \
+printf 'direct %.0f MiB/s, aero-init %.0f MiB/s, tee(1) into a file %.0f MiB/s, splice_copy %.0f MiB/s\n' \
 	"$(echo "$rounds * $bytes / 1048576 / $direct_total" | bc -l)" \
 	"$(echo "$rounds * $bytes / 1048576 / $aero_total" | bc -l)" \
-	"$(echo "$rounds * $bytes / 1048576 / $tee_total" | bc -l)"
-printf 'ratio (throughput with capture / without, target >= 0.8): %.2f overall, %.2f median; tee(1): %.2f\n' \
+	"$(echo "$rounds * $bytes / 1048576 / $tee_total" | bc -l)" \
+	"$(echo "$rounds * $bytes / 1048576 / $splice_total" | bc -l)"
+printf 'ratio (throughput with capture / without, target >= 0.8): %.2f overall, %.2f median; tee(1): %.2f; ceiling (splice_copy): %.2f; aero-init / splice_copy: %.2f\n' \
 	"$(echo "$direct_total / $aero_total" | bc -l)" "$median" \
-	"$(echo "$direct_total / $tee_total" | bc -l)"
+	"$(echo "$direct_total / $tee_total" | bc -l)" \
+	"$(echo "$direct_total / $splice_total" | bc -l)" \
+	"$(echo "$splice_total / $aero_total" | bc -l)"
