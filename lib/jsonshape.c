@@ -7,7 +7,78 @@
  * members are where the learned ones were, moved by the numbers' lengths. */
 #include "jsonshape.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* A byte of the learned text: in literal run `run`, at `offset`; or, for a
+ * number member, the number `run`'s value (offset unused). */
+struct place {
+	uint16_t run;
+	uint16_t offset;
+};
+
+struct shape_member {
+	enum aero_json_kind kind;
+	bool underscore_key;
+	struct place first, last; /* first and last byte of its value */
+};
+
+struct aero_json_shape {
+	size_t room; /* the longest text kept, as the runs or as the layout */
+	/* The layout: a text matched (at least 16 bytes), with a mask of its
+	 * numbers' digits and of those that must not be '0' (the first of an
+	 * integer part's several). A text with the same layout (each number as
+	 * long) is checked 16 bytes at a time, no byte's check waiting for
+	 * another's. Each array has room bytes, in bytes[] below. */
+	size_t layout_len; /* 0: none */
+	char *layout;
+	unsigned char *layout_digit;
+	unsigned char *layout_nonzero;
+	struct {
+		size_t at, len;
+	} layout_members[AERO_JSON_SHAPE_MEMBERS_MAX];
+	/* Layouts that never matched make the next wait: numbers whose lengths
+	 * keep changing are not worth one. */
+	unsigned layout_hits;    /* matches since the layout was kept */
+	unsigned layout_wait;    /* texts to match the long way before keeping one */
+	unsigned layout_backoff; /* what the next wait will be */
+	size_t runs;             /* numbers + 1; 0: no shape */
+	uint16_t run_at[AERO_JSON_SHAPE_NUMBERS_MAX + 1]; /* each run's start in text */
+	uint16_t run_len[AERO_JSON_SHAPE_NUMBERS_MAX + 1];
+	size_t count; /* members, as learned */
+	struct shape_member members[AERO_JSON_SHAPE_MEMBERS_MAX];
+	char *text; /* the runs, one after another (room bytes, and 16 to spare) */
+	char bytes[];
+};
+
+struct aero_json_shape *aero_json_shape_new(size_t len)
+{
+	/* Room for a quarter more and 64 bytes, in whole 64s: a step that
+	 * gains digits keeps its layout. */
+	size_t room = (len + len / 4 + 64 + 63) / 64 * 64;
+	if (room > AERO_JSON_SHAPE_TEXT_MAX)
+		room = AERO_JSON_SHAPE_TEXT_MAX;
+	struct aero_json_shape *shape = malloc(sizeof(*shape) + 4 * room + 16);
+	if (shape == NULL)
+		return NULL;
+	memset(shape, 0, sizeof(*shape));
+	shape->room = room;
+	shape->layout = shape->bytes;
+	shape->layout_digit = (unsigned char *)shape->bytes + room;
+	shape->layout_nonzero = (unsigned char *)shape->bytes + 2 * room;
+	shape->text = shape->bytes + 3 * room;
+	return shape;
+}
+
+void aero_json_shape_free(struct aero_json_shape *shape)
+{
+	free(shape);
+}
+
+size_t aero_json_shape_room(const struct aero_json_shape *shape)
+{
+	return shape->room;
+}
 
 void aero_json_shape_clear(struct aero_json_shape *shape)
 {
@@ -73,7 +144,7 @@ static size_t past_string(const char *text, size_t i, size_t len)
 /* Where the byte at offset `at` of the learned text went: the literal run
  * that holds it. learned_at holds each run's start in the learned text. */
 static bool place_of(const struct aero_json_shape *shape, const size_t *learned_at, size_t at,
-                     struct aero_json_shape_place *out)
+                     struct place *out)
 {
 	for (size_t r = 0; r < shape->runs; r++) {
 		if (at >= learned_at[r] && at < learned_at[r] + shape->run_len[r]) {
@@ -94,7 +165,7 @@ static void set_layout(struct aero_json_shape *shape, const char *text, size_t l
 {
 	shape->layout_len = 0;
 	shape->layout_hits = 0;
-	if (len < 16 || len > AERO_JSON_SHAPE_TEXT_MAX)
+	if (len < 16 || len > shape->room)
 		return;
 	memcpy(shape->layout, text, len);
 	memset(shape->layout_digit, 0, len);
@@ -203,7 +274,7 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
                           const struct aero_json_member *members, size_t count)
 {
 	aero_json_shape_clear(shape);
-	if (len > AERO_JSON_SHAPE_TEXT_MAX || count > AERO_JSON_SHAPE_MEMBERS_MAX)
+	if (len > shape->room || count > AERO_JSON_SHAPE_MEMBERS_MAX)
 		return -1;
 	size_t learned_at[AERO_JSON_SHAPE_NUMBERS_MAX + 1]; /* each run's start in text */
 	const char *number_start[AERO_JSON_SHAPE_NUMBERS_MAX];
@@ -239,7 +310,7 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 	}
 	shape->runs = runs;
 	for (size_t m = 0; m < count; m++) {
-		struct aero_json_shape_member *sm = &shape->members[m];
+		struct shape_member *sm = &shape->members[m];
 		sm->kind = members[m].kind;
 		sm->underscore_key = members[m].underscore_key;
 		if (sm->kind == AERO_JSON_ABSENT)
@@ -297,7 +368,7 @@ size_t aero_json_shape_match(struct aero_json_shape *shape, const char *text, si
 		number_end[r] = p;
 	}
 	for (size_t m = 0; m < shape->count; m++) {
-		const struct aero_json_shape_member *sm = &shape->members[m];
+		const struct shape_member *sm = &shape->members[m];
 		members[m].kind = sm->kind;
 		members[m].underscore_key = sm->underscore_key;
 		if (sm->kind == AERO_JSON_ABSENT) {

@@ -20,48 +20,23 @@
 #define AERO_JSON_SHAPE_NUMBERS_MAX 64
 #define AERO_JSON_SHAPE_MEMBERS_MAX 8
 
-/* A byte of the learned text: in literal run `run`, at `offset`; or, for a
- * number member, the number `run`'s value (offset unused). */
-struct aero_json_shape_place {
-	uint16_t run;
-	uint16_t offset;
-};
+/* A shape, with room for texts up to some length (aero_json_shape_room). */
+struct aero_json_shape;
 
-struct aero_json_shape_member {
-	enum aero_json_kind kind;
-	bool underscore_key;
-	struct aero_json_shape_place first, last; /* first and last byte of its value */
-};
+/* A shape with room for texts of len bytes and somewhat longer ones (their
+ * numbers grown a few digits), up to AERO_JSON_SHAPE_TEXT_MAX; it matches
+ * nothing until learned. NULL when out of memory. */
+struct aero_json_shape *aero_json_shape_new(size_t len);
 
-struct aero_json_shape {
-	/* The layout: a text matched (at least 16 bytes), with a mask of its
-	 * numbers' digits and of those that must not be '0' (the first of an
-	 * integer part's several). A text with the same layout (each number as
-	 * long) is checked 16 bytes at a time, no byte's check waiting for
-	 * another's. */
-	size_t layout_len; /* 0: none */
-	char layout[AERO_JSON_SHAPE_TEXT_MAX];
-	unsigned char layout_digit[AERO_JSON_SHAPE_TEXT_MAX];
-	unsigned char layout_nonzero[AERO_JSON_SHAPE_TEXT_MAX];
-	struct {
-		size_t at, len;
-	} layout_members[AERO_JSON_SHAPE_MEMBERS_MAX];
-	/* Layouts that never matched make the next wait: numbers whose lengths
-	 * keep changing are not worth one. */
-	unsigned layout_hits;    /* matches since the layout was kept */
-	unsigned layout_wait;    /* texts to match the long way before keeping one */
-	unsigned layout_backoff; /* what the next wait will be */
-	size_t runs;             /* numbers + 1; 0: no shape */
-	uint16_t run_at[AERO_JSON_SHAPE_NUMBERS_MAX + 1]; /* each run's start in text */
-	uint16_t run_len[AERO_JSON_SHAPE_NUMBERS_MAX + 1];
-	size_t count; /* members, as learned */
-	struct aero_json_shape_member members[AERO_JSON_SHAPE_MEMBERS_MAX];
-	char text[AERO_JSON_SHAPE_TEXT_MAX + 16]; /* the runs, one after another, and 16 to spare */
-};
+/* Frees a shape (NULL is allowed). */
+void aero_json_shape_free(struct aero_json_shape *shape);
+
+/* The length of the longest text the shape has room for. */
+size_t aero_json_shape_room(const struct aero_json_shape *shape);
 
 /* Learns the shape of text (len bytes), which aero_json_scan_object accepted
- * with members[0..count). 0, or -1 (the shape is cleared) when it is too
- * long or has too many numbers or members to keep. */
+ * with members[0..count). 0, or -1 (the shape is cleared) when it is longer
+ * than the shape has room for or has too many numbers or members to keep. */
 int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_t len,
                           const struct aero_json_member *members, size_t count);
 

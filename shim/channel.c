@@ -175,7 +175,7 @@ static int reserve(char **buf, size_t *cap, size_t used, size_t len)
 {
 	if (used + len <= *cap)
 		return 0;
-	size_t bigger_cap = *cap > 0 ? *cap : 4096;
+	size_t bigger_cap = *cap > 0 ? *cap : 256; /* most clients send short lines, one at a time */
 	while (bigger_cap < used + len)
 		bigger_cap *= 2;
 	char *bigger = realloc(*buf, bigger_cap);
@@ -354,8 +354,12 @@ static void reply(struct aero_channel *ch, struct client *c, const char *problem
 static void learn_shape(struct client *c, const char *line, size_t len,
                         const struct aero_json_member *m)
 {
+	if (c->shape != NULL && len > aero_json_shape_room(c->shape)) {
+		aero_json_shape_free(c->shape); /* a bigger one, below */
+		c->shape = NULL;
+	}
 	if (c->shape == NULL && len <= AERO_JSON_SHAPE_TEXT_MAX)
-		c->shape = malloc(sizeof(*c->shape)); /* none: every record is scanned */
+		c->shape = aero_json_shape_new(len); /* none: every record is scanned */
 	if (c->shape != NULL)
 		(void)aero_json_shape_learn(c->shape, line, len, m, MEMBERS);
 }
@@ -671,7 +675,7 @@ static void drop_closed(struct aero_channel *ch)
 			close_passed(c);
 			free(c->carry);
 			free(c->out);
-			free(c->shape);
+			aero_json_shape_free(c->shape);
 		} else {
 			ch->clients[kept++] = *c;
 		}

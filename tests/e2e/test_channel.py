@@ -298,6 +298,35 @@ print(len(set(answers[:n])), answers[-1].decode().strip(), peak)
 
 
 @memcheck
+@pytest.mark.skipif(SANITIZED, reason="AddressSanitizer's shadow memory would count")
+def test_many_logging_connections_cost_little_memory(aero_init, tmp_path):
+    """500 connections, each open after logging two records (one process per
+    data-loader worker, say): aero-init keeps a shape of each one's record
+    and a buffer for its answers, sized to what it sends. (Shapes of a fixed
+    2 KiB text and 4 KiB answer buffers cost 13 KiB a connection.)"""
+    code = """
+import os, socket
+def rss():
+    with open("/proc/%d/status" % os.getppid()) as status:
+        return [int(l.split()[1]) for l in status if l.startswith("VmRSS:")][0]
+before = rss()
+socks = []
+for i in range(500):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.environ["AERO_SOCKET"])
+    for step in (1, 2):
+        s.sendall(b'{"type":"log","data":{"loss":0.%d,"accuracy":0.98,"epoch":%d}}\\n'
+                  % (i, step))
+        assert s.recv(64) == b'{"ok":true}\\n'
+    socks.append(s)
+print(rss() - before)
+"""
+    r = run_python(aero_init, tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) < 3 * 1024, "%s KiB for 500 connections" % r.stdout.strip()
+    assert len(rows(tmp_path)) == 1000
+
+
 def test_aero_init_log_from_a_shell(aero_init, tmp_path):
     script = ('{0} log loss=0.5 name=first ok=true none=null; '
               '{0} log --step 7 loss=0.25; {0} log --summary best=0.25; '

@@ -36,6 +36,13 @@ static char *copy_of(const char *text, size_t len)
 	return copy;
 }
 
+static struct aero_json_shape *new_shape(size_t len)
+{
+	struct aero_json_shape *shape = aero_json_shape_new(len);
+	assert_non_null(shape);
+	return shape;
+}
+
 static void learn(struct aero_json_shape *shape, const char *text)
 {
 	struct aero_json_member m[MEMBERS];
@@ -83,9 +90,9 @@ static const char record[] =
 static void test_the_same_text_and_other_numbers(void **state)
 {
 	(void)state;
-	static struct aero_json_shape shape;
-	learn(&shape, record);
-	assert_int_equal(match(&shape, record), strlen(record));
+	struct aero_json_shape *shape = new_shape(AERO_JSON_SHAPE_TEXT_MAX);
+	learn(shape, record);
+	assert_int_equal(match(shape, record), strlen(record));
 	/* The same lengths (the layout), then others (the runs). */
 	const char *alike[] = {
 	        "{\"type\":\"log\",\"data\":{\"loss\":0.987654321,\"acc\":0.1,\"lr\":5e-4,"
@@ -101,15 +108,16 @@ static void test_the_same_text_and_other_numbers(void **state)
 	        "\"epoch\":10},\"step\":1.0}",
 	};
 	for (size_t i = 0; i < sizeof(alike) / sizeof(alike[0]); i++) {
-		assert_int_equal(match(&shape, alike[i]), strlen(alike[i]));
-		assert_int_equal(match(&shape, alike[i]), strlen(alike[i])); /* its layout now */
+		assert_int_equal(match(shape, alike[i]), strlen(alike[i]));
+		assert_int_equal(match(shape, alike[i]), strlen(alike[i])); /* its layout now */
 	}
+	aero_json_shape_free(shape);
 }
 
 static void test_what_does_not_match(void **state)
 {
 	(void)state;
-	static struct aero_json_shape shape;
+	struct aero_json_shape *shape = new_shape(AERO_JSON_SHAPE_TEXT_MAX);
 	const char *other[] = {
 	        /* Numbers that are not JSON's, of the same length and of others. */
 	        "{\"type\":\"log\",\"data\":{\"loss\":0.12345678.,\"acc\":0.9,\"lr\":3e-4,"
@@ -160,37 +168,39 @@ static void test_what_does_not_match(void **state)
 	        "",
 	};
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
-		learn(&shape, record);
-		if (match(&shape, other[i]) != 0)
+		learn(shape, record);
+		if (match(shape, other[i]) != 0)
 			fail_msg("matched %s", other[i]);
 		/* And once the layout has moved on to other lengths. */
-		learn(&shape, record);
-		assert_true(match(&shape,
+		learn(shape, record);
+		assert_true(match(shape,
 		                  "{\"type\":\"log\",\"data\":{\"loss\":1,\"acc\":2,\"lr\":3,"
 		                  "\"epoch\":4},\"step\":5}") > 0);
-		if (match(&shape, other[i]) != 0)
+		if (match(shape, other[i]) != 0)
 			fail_msg("matched %s", other[i]);
 	}
+	aero_json_shape_free(shape);
 }
 
 static void test_what_follows_is_left(void **state)
 {
 	(void)state;
-	static struct aero_json_shape shape;
-	learn(&shape, record);
+	struct aero_json_shape *shape = new_shape(AERO_JSON_SHAPE_TEXT_MAX);
+	learn(shape, record);
 	char two[512];
 	(void)snprintf(two, sizeof(two), "%s\n%s\n", record, record);
-	assert_int_equal(match(&shape, two), strlen(record));
+	assert_int_equal(match(shape, two), strlen(record));
 	/* A number that would go on past the end of the text is not cut. */
 	const char digits[] = "{\"type\":\"log\",\"data\":{\"loss\":0.123456789,\"acc\":0.9,\"lr\":"
 	                      "3e-4,\"epoch\":7},\"step\":123";
-	assert_int_equal(match(&shape, digits), 0);
+	assert_int_equal(match(shape, digits), 0);
+	aero_json_shape_free(shape);
 }
 
 static void test_too_long_or_too_many_numbers(void **state)
 {
 	(void)state;
-	static struct aero_json_shape shape;
+	struct aero_json_shape *shape = new_shape(AERO_JSON_SHAPE_TEXT_MAX);
 	char text[4 * AERO_JSON_SHAPE_TEXT_MAX];
 	size_t len = (size_t)snprintf(text, sizeof(text), "{\"type\":\"log\",\"data\":{\"a\":[");
 	for (int i = 0; i <= AERO_JSON_SHAPE_NUMBERS_MAX; i++)
@@ -200,22 +210,23 @@ static void test_too_long_or_too_many_numbers(void **state)
 	struct aero_json_member m[MEMBERS];
 	name(m);
 	assert_int_equal(aero_json_scan_object(text, len, m, MEMBERS), 0);
-	assert_int_equal(aero_json_shape_learn(&shape, text, len, m, MEMBERS), -1);
-	assert_int_equal(match(&shape, text), 0);
+	assert_int_equal(aero_json_shape_learn(shape, text, len, m, MEMBERS), -1);
+	assert_int_equal(match(shape, text), 0);
 
 	len = (size_t)snprintf(text, sizeof(text), "{\"type\":\"log\",\"data\":{\"a\":\"%*s\"}}",
 	                       AERO_JSON_SHAPE_TEXT_MAX, "x");
 	assert_int_equal(aero_json_scan_object(text, len, m, MEMBERS), 0);
-	assert_int_equal(aero_json_shape_learn(&shape, text, len, m, MEMBERS), -1);
-	assert_int_equal(match(&shape, text), 0);
+	assert_int_equal(aero_json_shape_learn(shape, text, len, m, MEMBERS), -1);
+	assert_int_equal(match(shape, text), 0);
+	aero_json_shape_free(shape);
 }
 
 /* Numbers whose lengths keep changing: each still matches, the long way. */
 static void test_numbers_of_changing_lengths(void **state)
 {
 	(void)state;
-	static struct aero_json_shape shape;
-	learn(&shape, record);
+	struct aero_json_shape *shape = new_shape(AERO_JSON_SHAPE_TEXT_MAX);
+	learn(shape, record);
 	srand(7);
 	for (int i = 0; i < 2000; i++) {
 		char text[256];
@@ -225,8 +236,9 @@ static void test_numbers_of_changing_lengths(void **state)
 		                         "\"step\":%d}",
 		                         rand() / (double)RAND_MAX, rand() % 1000,
 		                         1.0 / (1 + rand() % 100), i, i);
-		assert_int_equal(match(&shape, text), (size_t)len);
+		assert_int_equal(match(shape, text), (size_t)len);
 	}
+	aero_json_shape_free(shape);
 }
 
 /* Random changes to texts the shape has: whatever still matches, the full
@@ -234,7 +246,7 @@ static void test_numbers_of_changing_lengths(void **state)
 static void test_mutations(void **state)
 {
 	(void)state;
-	static struct aero_json_shape shape;
+	struct aero_json_shape *shape = new_shape(AERO_JSON_SHAPE_TEXT_MAX);
 	static const char alphabet[] = "0123456789-+.eE\"{}[],: \\x_";
 	srand(11);
 	for (int round = 0; round < 20000; round++) {
@@ -245,9 +257,40 @@ static void test_mutations(void **state)
 			text[rand() % (int)(sizeof(record) - 1)] =
 			        alphabet[rand() % (int)(sizeof(alphabet) - 1)];
 		if (round % 2 == 0)
-			learn(&shape, record); /* the learned layout; else the last matched */
-		(void)match_n(&shape, text, sizeof(record) - 1);
+			learn(shape, record); /* the learned layout; else the last matched */
+		(void)match_n(shape, text, sizeof(record) - 1);
 	}
+	aero_json_shape_free(shape);
+}
+
+/* A shape made for a text has room for it and for its numbers grown a few
+ * digits; a text past its room is still matched (by its runs), and one
+ * learned past it is refused, as the channel then makes a bigger shape. */
+static void test_room(void **state)
+{
+	(void)state;
+	struct aero_json_shape *shape = new_shape(strlen(record));
+	const size_t room = aero_json_shape_room(shape);
+	assert_true(room >= strlen(record) + 16 && room <= AERO_JSON_SHAPE_TEXT_MAX);
+	learn(shape, record);
+	char longer[1024];
+	const int len = snprintf(longer, sizeof(longer),
+	                         "{\"type\":\"log\",\"data\":{\"loss\":0.%0*d,\"acc\":0.9,"
+	                         "\"lr\":3e-4,\"epoch\":7},\"step\":12}",
+	                         (int)room, 1);
+	assert_true((size_t)len > room);
+	assert_int_equal(match(shape, longer), (size_t)len);
+	assert_int_equal(match(shape, longer), (size_t)len);
+	assert_int_equal(match(shape, record), strlen(record));
+	struct aero_json_member m[MEMBERS];
+	name(m);
+	assert_int_equal(aero_json_scan_object(longer, (size_t)len, m, MEMBERS), 0);
+	assert_int_equal(aero_json_shape_learn(shape, longer, (size_t)len, m, MEMBERS), -1);
+	assert_int_equal(match(shape, record), 0);
+	aero_json_shape_free(shape);
+	assert_int_equal(aero_json_shape_room(shape = new_shape(100000)), AERO_JSON_SHAPE_TEXT_MAX);
+	aero_json_shape_free(shape);
+	aero_json_shape_free(NULL);
 }
 
 int main(void)
@@ -258,6 +301,7 @@ int main(void)
 	        cmocka_unit_test(test_what_follows_is_left),
 	        cmocka_unit_test(test_too_long_or_too_many_numbers),
 	        cmocka_unit_test(test_numbers_of_changing_lengths),
+	        cmocka_unit_test(test_room),
 	        cmocka_unit_test(test_mutations),
 	};
 	return cmocka_run_group_tests_name("jsonshape", tests, NULL, NULL);
