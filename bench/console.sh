@@ -12,9 +12,7 @@
 # the end: tee(1), and bench/splice_copy, which passes them on with tee(2)
 # and puts them in the file with splice(2), copying nothing through user
 # space. splice_copy's ratio is the ceiling: no recorder on this machine can
-# do much better than it. And the disk's own rate, the generator's bytes
-# written by dd with O_DIRECT: a run that syncs output.log at the end takes
-# at least output.log's size over that rate, which bounds its ratio too.
+# do much better than it.
 # Usage: bench/console.sh [AERO_INIT] [SPLICE_COPY] [ROUNDS] [BYTES]
 set -euo pipefail
 aero_init=$(realpath "${1:-build/static/aero-init}")
@@ -53,8 +51,6 @@ direct_total=0
 aero_total=0
 tee_total=0
 splice_total=0
-disk_total=0
-bound_ratios=()
 for round in $(seq 1 "$rounds"); do
 	start=$(now)
 	python3 "$work/generate.py" "$bytes" | cat >/dev/null
@@ -81,43 +77,24 @@ for round in $(seq 1 "$rounds"); do
 	splice_time=$(echo "$(now) - $start" | bc)
 	rm -f "$work/splice.out"
 
-	# The disk's rate, where its file system takes O_DIRECT (a tmpfs does not).
-	start=$(now)
-	disk_time=0
-	if python3 "$work/generate.py" "$bytes" |
-		dd of="$work/dd.out" bs=4M iflag=fullblock oflag=direct status=none 2>/dev/null; then
-		disk_time=$(echo "$(now) - $start" | bc)
-		disk_total=$(echo "$disk_total + $disk_time" | bc)
-		# output.log's bytes at the disk's rate, against the direct run.
-		bound_ratios+=("$(echo "$direct / ($disk_time * $log_bytes / $bytes)" | bc -l)")
-	fi
-	rm -f "$work/dd.out"
-
 	direct_total=$(echo "$direct_total + $direct" | bc)
 	aero_total=$(echo "$aero_total + $aero" | bc)
 	tee_total=$(echo "$tee_total + $tee_time" | bc)
 	splice_total=$(echo "$splice_total + $splice_time" | bc)
 	ratio=$(echo "$direct / $aero" | bc -l)
 	ratios+=("$ratio")
-	printf 'round %d: direct %.3f s, aero-init %.3f s (output.log %d MiB), tee(1) %.3f s, splice_copy %.3f s, dd direct %.3f s; ratio %.2f, ceiling %.2f\n' \
-		"$round" "$direct" "$aero" $((log_bytes >> 20)) "$tee_time" "$splice_time" "$disk_time" \
-		"$ratio" "$(echo "$direct / $splice_time" | bc -l)"
+	printf 'round %d: direct %.3f s, aero-init %.3f s (output.log %d MiB), tee(1) %.3f s, splice_copy %.3f s; ratio %.2f, ceiling %.2f\n' \
+		"$round" "$direct" "$aero" $((log_bytes >> 20)) "$tee_time" "$splice_time" "$ratio" \
+		"$(echo "$direct / $splice_time" | bc -l)"
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{r[NR] = $1} END {print r[int((NR + 1) / 2)]}')
-printf 'direct %.0f MiB/s, aero-init %.0f MiB/s, tee(1) into a file %.0f MiB/s, splice_copy %.0f MiB/s, the disk (dd, O_DIRECT) %.0f MiB/s\n' \
+printf 'direct %.0f MiB/s, aero-init %.0f MiB/s, tee(1) into a file %.0f MiB/s, splice_copy %.0f MiB/s\n' \
 	"$(echo "$rounds * $bytes / 1048576 / $direct_total" | bc -l)" \
 	"$(echo "$rounds * $bytes / 1048576 / $aero_total" | bc -l)" \
 	"$(echo "$rounds * $bytes / 1048576 / $tee_total" | bc -l)" \
-	"$(echo "$rounds * $bytes / 1048576 / $splice_total" | bc -l)" \
-	"$(echo "${#bound_ratios[@]} * $bytes / 1048576 / ($disk_total + ($disk_total == 0))" | bc -l)"
+	"$(echo "$rounds * $bytes / 1048576 / $splice_total" | bc -l)"
 printf 'ratio (throughput with capture / without, target >= 0.8): %.2f overall, %.2f median; tee(1): %.2f; ceiling (splice_copy): %.2f; aero-init / splice_copy: %.2f\n' \
 	"$(echo "$direct_total / $aero_total" | bc -l)" "$median" \
 	"$(echo "$direct_total / $tee_total" | bc -l)" \
 	"$(echo "$direct_total / $splice_total" | bc -l)" \
 	"$(echo "$splice_total / $aero_total" | bc -l)"
-if [ ${#bound_ratios[@]} -gt 0 ]; then
-	printf 'the disk bound (output.log written at the disk'"'"'s rate, against the direct run): %.2f median\n' \
-		"$(printf '%s\n' "${bound_ratios[@]}" | sort -g | awk '{r[NR] = $1} END {print r[int((NR + 1) / 2)]}')"
-else
-	echo "the disk bound: not measured (the file system refused O_DIRECT)"
-fi
