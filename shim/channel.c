@@ -175,7 +175,8 @@ static int reserve(char **buf, size_t *cap, size_t used, size_t len)
 {
 	if (used + len <= *cap)
 		return 0;
-	size_t bigger_cap = *cap > 0 ? *cap : 256; /* most clients send short lines, one at a time */
+	/* Most clients send short lines, one at a time. */
+	size_t bigger_cap = *cap > 0 ? *cap : 256;
 	while (bigger_cap < used + len)
 		bigger_cap *= 2;
 	char *bigger = realloc(*buf, bigger_cap);
