@@ -297,7 +297,6 @@ print(len(set(answers[:n])), answers[-1].decode().strip(), peak)
     assert len(rows(tmp_path)) == 1
 
 
-@memcheck
 @pytest.mark.skipif(SANITIZED, reason="AddressSanitizer's shadow memory would count")
 def test_many_logging_connections_cost_little_memory(aero_init, tmp_path):
     """500 connections, each open after logging two records (one process per
@@ -327,6 +326,7 @@ print(rss() - before)
     assert len(rows(tmp_path)) == 1000
 
 
+@memcheck
 def test_aero_init_log_from_a_shell(aero_init, tmp_path):
     script = ('{0} log loss=0.5 name=first ok=true none=null; '
               '{0} log --step 7 loss=0.25; {0} log --summary best=0.25; '
