@@ -295,25 +295,26 @@ static void write_rows(struct aero_spool *spool)
 	rows_written(spool, aero_appender_flush(spool->metrics));
 }
 
-/* Says so when the rows waiting for room reach their bound. */
-static void note_full(const struct aero_spool *spool)
+/* A batch's rows are all queued, before they are written: the next batch
+ * reads the clock again, and when the rows waiting for room have reached
+ * their bound, that is said. */
+static void end_batch(struct aero_spool *spool)
 {
+	spool->times_len = 0;
 	if (aero_spool_full(spool))
 		aero_diskfull_backpressure(aero_appender_queued(spool->metrics));
 }
 
 int aero_spool_flush(struct aero_spool *spool)
 {
-	spool->times_len = 0; /* the next batch reads the clock again */
-	note_full(spool);
+	end_batch(spool);
 	write_rows(spool);
 	return waiting(spool) ? 1 : 0;
 }
 
 void aero_spool_start(struct aero_spool *spool)
 {
-	spool->times_len = 0; /* the next batch reads the clock again */
-	note_full(spool);
+	end_batch(spool);
 	aero_appender_start(spool->metrics);
 }
 
