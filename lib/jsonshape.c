@@ -80,7 +80,8 @@ size_t aero_json_shape_room(const struct aero_json_shape *shape)
 	return shape->room;
 }
 
-void aero_json_shape_clear(struct aero_json_shape *shape)
+/* Forgets the shape: nothing matches it until the next learn. */
+static void clear(struct aero_json_shape *shape)
 {
 	shape->runs = 0;
 	shape->count = 0;
@@ -273,7 +274,7 @@ static size_t layout_match(struct aero_json_shape *shape, const char *text, size
 int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_t len,
                           const struct aero_json_member *members, size_t count)
 {
-	aero_json_shape_clear(shape);
+	clear(shape);
 	if (len > shape->room || count > AERO_JSON_SHAPE_MEMBERS_MAX)
 		return -1;
 	size_t learned_at[AERO_JSON_SHAPE_NUMBERS_MAX + 1]; /* each run's start in text */
@@ -321,7 +322,7 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 			while (n + 1 < runs && number_start[n] != members[m].value)
 				n++;
 			if (n + 1 == runs) {
-				aero_json_shape_clear(shape);
+				clear(shape);
 				return -1;
 			}
 			sm->first.run = sm->last.run = (uint16_t)n;
@@ -329,7 +330,7 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 		}
 		if (!place_of(shape, learned_at, first, &sm->first) ||
 		    !place_of(shape, learned_at, first + members[m].len - 1, &sm->last)) {
-			aero_json_shape_clear(shape);
+			clear(shape);
 			return -1;
 		}
 	}

@@ -47,7 +47,4 @@ int aero_json_shape_learn(struct aero_json_shape *shape, const char *text, size_
 size_t aero_json_shape_match(struct aero_json_shape *shape, const char *text, size_t len,
                              struct aero_json_member *members);
 
-/* Forgets the shape: nothing matches it until the next learn. */
-void aero_json_shape_clear(struct aero_json_shape *shape);
-
 #endif
